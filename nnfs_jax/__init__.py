@@ -5,6 +5,7 @@ documents' hand-written backward rules are pure functions; gradients come three 
 (`grad_manual`, `grad_autodiff`, `grad_numerical`) and `compare_gradients` sets them side by side.
 """
 
+from nnfs_jax import optim
 from nnfs_jax.backprop import (
     GradientReport,
     compare_gradients,
@@ -12,6 +13,13 @@ from nnfs_jax.backprop import (
     grad_autodiff,
     grad_manual,
     grad_numerical,
+)
+from nnfs_jax.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint_header,
+    save_checkpoint,
 )
 from nnfs_jax.data import (
     book_seed,
@@ -22,29 +30,56 @@ from nnfs_jax.data import (
     spiral_data,
     vertical_data,
 )
+from nnfs_jax.images import (
+    FASHION_MNIST_LABELS,
+    load_digits,
+    load_fashion_mnist,
+    load_image_folder,
+    read_idx,
+)
 from nnfs_jax.layers import forward, init_params, init_params_book
 from nnfs_jax.losses import accuracy, loss
+from nnfs_jax.optim import current_learning_rate, decay_schedule, get_optimizer
+from nnfs_jax.train import History, LogEntry, book_setup, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "FASHION_MNIST_LABELS",
     "GradientReport",
+    "History",
+    "LogEntry",
     "__version__",
     "accuracy",
     "book_seed",
+    "book_setup",
     "compare_gradients",
+    "current_learning_rate",
+    "decay_schedule",
     "format_comparison",
     "forward",
+    "get_optimizer",
     "grad_autodiff",
     "grad_manual",
     "grad_numerical",
     "init_params",
     "init_params_book",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_checkpoint",
     "loss",
     "make_sine",
     "make_spiral",
     "make_vertical",
+    "optim",
+    "read_checkpoint_header",
+    "read_idx",
+    "save_checkpoint",
     "sine_data",
     "spiral_data",
+    "train",
     "vertical_data",
 ]

@@ -76,7 +76,100 @@ def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
 
     y_pred: (samples, classes); y_true: (samples,) indices or (samples, classes) one-hot.
     """
-    return jnp.mean(jnp.argmax(y_pred, axis=1) == sparse_labels(y_true))
+    return jnp.mean((jnp.argmax(y_pred, axis=1) == sparse_labels(y_true)).astype(y_pred.dtype))
+
+
+# --- binary logistic regression (NNFS chapter 16) ---------------------------------------------
+
+
+def binary_crossentropy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's `Loss_BinaryCrossentropy.forward`: per-sample losses, the mean over outputs
+    of `-(y log p + (1 - y) log(1 - p))`, with p clipped to [1e-7, 1 - 1e-7] first.
+
+    y_pred: (samples, outputs) sigmoid outputs; y_true: (samples, outputs) of 0/1.
+    Returns (samples,).
+    """
+    y_pred_clipped = jnp.clip(y_pred, CLIP, 1 - CLIP)
+    sample_losses = -(y_true * jnp.log(y_pred_clipped) + (1 - y_true) * jnp.log(1 - y_pred_clipped))
+    return jnp.mean(sample_losses, axis=-1)
+
+
+def binary_crossentropy_backward(dvalues: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's `Loss_BinaryCrossentropy.backward`:
+    `-(y / clipped - (1 - y) / (1 - clipped)) / outputs / samples`.
+
+    dvalues: (samples, outputs), the predictions the loss was given, clipped as in the forward
+    pass so the division cannot blow up. Where the clip binds the forward loss is flat and
+    `jax.grad` gives 0 there, while this formula (like the book's) still pulls.
+    """
+    samples, outputs = dvalues.shape
+    clipped_dvalues = jnp.clip(dvalues, CLIP, 1 - CLIP)
+    return -(y_true / clipped_dvalues - (1 - y_true) / (1 - clipped_dvalues)) / outputs / samples
+
+
+def binary_accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's binary accuracy: `mean((y_pred > 0.5) == y_true)`, over samples and outputs.
+
+    y_pred, y_true: (samples, outputs).
+    """
+    predictions = (y_pred > 0.5).astype(y_true.dtype)  # the book's (output > 0.5) * 1
+    return jnp.mean((predictions == y_true).astype(y_pred.dtype))
+
+
+# --- regression (NNFS chapter 17) -------------------------------------------------------------
+
+
+def mean_squared_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's `Loss_MeanSquaredError.forward`: per-sample `mean((y - p) ** 2)` over outputs.
+
+    y_pred, y_true: (samples, outputs). Returns (samples,).
+    """
+    return jnp.mean((y_true - y_pred) ** 2, axis=-1)
+
+
+def mean_squared_error_backward(dvalues: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's `Loss_MeanSquaredError.backward`: `-2 (y - dvalues) / outputs / samples`."""
+    samples, outputs = dvalues.shape
+    return -2 * (y_true - dvalues) / outputs / samples
+
+
+def mean_absolute_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """The book's `Loss_MeanAbsoluteError.forward`: per-sample `mean(|y - p|)` over outputs.
+
+    y_pred, y_true: (samples, outputs). Returns (samples,).
+    |p - y| is written as `sign(p - y) * (p - y)`, the same value exactly, so that `jax.grad`
+    at a tie p == y gives sign(0) = 0 as `mean_absolute_error_backward` does (`jnp.abs` would
+    give +1 or -1 there depending on the operand order), as `layers.relu` is written with
+    `where` for the same reason.
+    """
+    residual = y_pred - y_true
+    return jnp.mean(jnp.sign(residual) * residual, axis=-1)
+
+
+def mean_absolute_error_backward(dvalues: jax.Array, y_true: jax.Array) -> jax.Array:
+    """Gradient of the mean of `mean_absolute_error`: `sign(p - y) / outputs / samples`.
+
+    NOT the book's formula: `Loss_MeanAbsoluteError.backward` has
+    `np.sign(y_true - dvalues) / outputs / samples`, the wrong sign (d|y - p|/dp = sign(p - y)),
+    which would make gradient descent climb the loss. This is the correct gradient, equal to
+    `jax.grad` (the tests check both that this matches and that the book's does not).
+    """
+    samples, outputs = dvalues.shape
+    return jnp.sign(dvalues - y_true) / outputs / samples
+
+
+def regression_precision(y_true: jax.Array) -> jax.Array:
+    """The book's `accuracy_precision = np.std(y) / 250`: the std over all targets."""
+    return jnp.std(y_true) / 250
+
+
+def regression_accuracy(y_pred: jax.Array, y_true: jax.Array, precision: jax.Array) -> jax.Array:
+    """The book's regression "accuracy": the fraction of outputs within `precision` of the
+    target, `mean(|p - y| < precision)`.
+
+    y_pred, y_true: (samples, outputs); precision: a scalar (`regression_precision(y)`).
+    """
+    return jnp.mean((jnp.abs(y_pred - y_true) < precision).astype(y_pred.dtype))
 
 
 def classifier_loss(
@@ -95,10 +188,29 @@ def validate_classifier(params, X, y, activation):
 
 
 def loss(
-    params: Params, X: jax.Array, y: jax.Array, activation: str | Sequence[str] = "relu"
+    params: Params,
+    X: jax.Array,
+    y: jax.Array,
+    activation: str | Sequence[str] = "relu",
+    *,
+    model=None,
+    key: jax.Array | None = None,
 ) -> jax.Array:
     """Mean categorical cross-entropy of the documents' classifier (Dense -> ReLU -> ... ->
-    Dense -> softmax) on `X: (samples, n_inputs)` with labels `y`. A scalar."""
+    Dense -> softmax) on `X: (samples, n_inputs)` with labels `y`. A scalar.
+
+    model: a `nnfs_jax.model.Model` (leave `activation` at its default): then the model's
+    data loss plus its regularization loss in training mode, the scalar `grad_manual(...,
+    model=model, key=key)` is the gradient of; `key` draws the dropout masks and is required
+    when the model has dropout.
+    """
+    if model is not None:
+        # model.py builds on this module, so it is imported here rather than at the top.
+        from nnfs_jax import model as model_lib
+
+        params, X, y, key = model_lib.validate(params, X, y, model, key, activation=activation)
+        return model_lib._total_loss(params, X, y, model, key)
+    checks.check_no_key(key)
     params, X, y, activations = validate_classifier(params, X, y, activation)
     return _loss(params, X, y, activations)
 
