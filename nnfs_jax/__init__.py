@@ -45,9 +45,9 @@ from nnfs_jax.train import History, LogEntry, book_setup, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "FASHION_MNIST_LABELS",
     "Checkpoint",
     "CheckpointError",
-    "FASHION_MNIST_LABELS",
     "GradientReport",
     "History",
     "LogEntry",
@@ -66,10 +66,10 @@ __all__ = [
     "grad_numerical",
     "init_params",
     "init_params_book",
+    "load_checkpoint",
     "load_digits",
     "load_fashion_mnist",
     "load_image_folder",
-    "load_checkpoint",
     "loss",
     "make_sine",
     "make_spiral",
