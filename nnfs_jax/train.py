@@ -50,9 +50,13 @@ class LogEntry(NamedTuple):
     learning_rate: float
 
 
+BOOK_DATA = {"spiral": data.spiral_data, "vertical": data.vertical_data}
+
+
 def book_setup(
     sizes: Sequence[int] = (2, 64, 3),
     *,
+    dataset: str = "spiral",
     samples: int = 100,
     classes: int = 3,
     scale: float = 0.01,
@@ -60,7 +64,8 @@ def book_setup(
     draw: int = 2,
 ) -> tuple[Params, np.ndarray, np.ndarray]:
     """Document 002's starting point: `nnfs.init()` (NumPy seeded with `seed`), then
-    `spiral_data(samples, classes)`, then each layer's `scale * randn` weights, in that order.
+    `spiral_data(samples, classes)` (or `vertical_data` with `dataset="vertical"`), then each
+    layer's `scale * randn` weights, in that order.
 
     draw: which (data, weights) draw from the seeded stream to return. The log printed in
     document 002 comes from the *second* run of its cell after `nnfs.init()` (epoch 0:
@@ -69,9 +74,11 @@ def book_setup(
     """
     if isinstance(draw, bool) or not isinstance(draw, int) or draw < 1:
         raise ValueError(f"draw: expected a positive integer, got {draw!r}")
+    if dataset not in BOOK_DATA:
+        raise ValueError(f"dataset: expected one of {tuple(BOOK_DATA)}, got {dataset!r}")
     data.book_seed(seed)
     for _ in range(draw):
-        X, y = data.spiral_data(samples, classes)
+        X, y = BOOK_DATA[dataset](samples, classes)
         params = init_params_book(sizes, scale)
     return params, X, y
 
@@ -109,13 +116,8 @@ def train(
         )
     if progress is not None and not callable(progress):
         raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
-    classes = params[-1]["weights"].shape[1]
-    XT = X.T
-    # The loss sees the labels as given; the fused rule subtracts the one-hot of their argmax.
-    Y_loss = labels_fm(y, classes, X.dtype)
-    Y_grad = labels_fm(sparse_labels(y), classes, X.dtype)
-    opt_state = optimizer.init(params)
-    return _train(
+    XT, Y_loss, Y_grad, opt_state = _prepare(params, X, y, optimizer)
+    return _run(
         params,
         opt_state,
         XT,
@@ -136,40 +138,75 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-@partial(
-    jax.jit,
-    static_argnames=("optimizer", "activations", "grad", "epochs", "log_every", "progress"),
-)
-def _train(
+@partial(jax.jit, static_argnames="optimizer")
+def _prepare(params, X, y, optimizer):
+    """Samples-last inputs and targets, and the optimizer's initial state, in one compiled
+    call (op by op, these small steps would each compile on a first run)."""
+    classes = params[-1]["weights"].shape[1]
+    # The loss sees the labels as given; the fused rule subtracts the one-hot of their argmax.
+    Y_loss = labels_fm(y, classes, X.dtype)
+    Y_grad = labels_fm(sparse_labels(y), classes, X.dtype)
+    return X.T, Y_loss, Y_grad, optimizer.init(params)
+
+
+CHUNKS = 20  # the loop runs as about this many compiled calls; progress is reported between them
+
+
+def _run(
     params, opt_state, XT, Y_loss, Y_grad, optimizer, activations, grad, epochs, log_every, progress
 ):
+    """Drive `_train_chunk` over all logging intervals, a chunk of intervals per call.
+
+    Progress comes from between the calls (no callback inside the compiled loop, so it costs
+    nothing there). Every chunk has the same number of intervals, the last padded with empty
+    ones (whose rows are dropped), so one compilation serves the whole run.
+    """
+    starts = np.arange(0, epochs, log_every, dtype=np.int32)
+    lengths = np.minimum(log_every, epochs - starts).astype(np.int32)
+    per_chunk = -(-len(starts) // CHUNKS)
+    pad = -len(starts) % per_chunk
+    starts = np.concatenate([starts, np.full(pad, epochs, np.int32)])
+    lengths = np.concatenate([lengths, np.zeros(pad, np.int32)])
+    carry, chunks = (params, opt_state), []
+    for i in range(0, len(starts), per_chunk):
+        carry, rows = _train_chunk(
+            carry,
+            starts[i : i + per_chunk],
+            lengths[i : i + per_chunk],
+            XT,
+            Y_loss,
+            Y_grad,
+            optimizer,
+            activations,
+            grad,
+        )
+        chunks.append(rows)
+        if progress is not None:
+            for row in zip(*(np.asarray(r) for r in rows), strict=True):
+                if row[0] < epochs:
+                    progress(LogEntry(int(row[0]), epochs, *(float(v) for v in row[1:])))
+    n_logs = -(-epochs // log_every)
+    history = History(*(jnp.concatenate(parts)[:n_logs] for parts in zip(*chunks, strict=True)))
+    return carry[0], history
+
+
+@partial(jax.jit, static_argnames=("optimizer", "activations", "grad"))
+def _train_chunk(carry, starts, lengths, XT, Y_loss, Y_grad, optimizer, activations, grad):
+    """Logging intervals `starts, lengths: (intervals,)`: for each, the metrics before its
+    first update, then `length` updates (a while loop: the count is data, not shape)."""
     gradient = GRADIENTS[grad]
 
-    def epoch_step(carry, _):
+    def epoch_step(_, carry):
         params, opt_state = carry
         grads = gradient(params, XT, Y_grad, activations)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), None
+        return optax.apply_updates(params, updates), opt_state
 
-    def logged_interval(carry, epoch, length):
+    def logged_interval(carry, interval):
+        start, length = interval
         loss, accuracy = metrics_fm(carry[0], XT, Y_loss, activations)
-        row = (epoch, loss, accuracy, current_learning_rate(carry[1]))
-        if progress is not None:
-            jax.debug.callback(partial(_report, progress, epochs), *row, ordered=True)
-        carry, _ = jax.lax.scan(epoch_step, carry, None, length=length)
-        return carry, row
+        dtype = loss.dtype
+        row = (start, loss, accuracy.astype(dtype), current_learning_rate(carry[1]).astype(dtype))
+        return jax.lax.fori_loop(0, length, epoch_step, carry), row
 
-    full, rest = divmod(epochs, log_every)
-    starts = jnp.arange(full, dtype=jnp.int32) * log_every
-    carry, rows = jax.lax.scan(
-        lambda c, e: logged_interval(c, e, log_every), (params, opt_state), starts
-    )
-    if rest:
-        carry, last = logged_interval(carry, jnp.int32(full * log_every), rest)
-        rows = jax.tree.map(lambda r, x: jnp.concatenate([r, x[None]]), rows, last)
-    rows = (rows[0], *(r.astype(carry[0][0]["weights"].dtype) for r in rows[1:]))
-    return carry[0], History(*rows)
-
-
-def _report(progress, epochs, epoch, loss, accuracy, learning_rate):
-    progress(LogEntry(int(epoch), epochs, float(loss), float(accuracy), float(learning_rate)))
+    return jax.lax.scan(logged_interval, carry, (starts, lengths))

@@ -9,7 +9,7 @@ import pytest
 
 import nnfs_jax as nj
 from nnfs_jax import optim
-from nnfs_jax.train import History, LogEntry, _train, book_setup, train
+from nnfs_jax.train import History, LogEntry, _train_chunk, book_setup, train
 
 # Document 002's printed log, epochs 0-300: (epoch, accuracy, loss).
 LOG_002 = [
@@ -174,14 +174,14 @@ def test_progress_receives_every_logged_epoch():
 def test_no_recompilation_for_the_same_shapes_and_optimizer_settings():
     X, y = nj.make_spiral(jax.random.key(12), 10, 3)
     train(nj.init_params(jax.random.key(13), (2, 5, 3)), X, y, optimizer=optim.sgd(0.7), epochs=5)
-    before = _train._cache_size()
+    before = _train_chunk._cache_size()
     # new arrays, a freshly built but equal optimizer: the compiled loop is reused
     train(
         nj.init_params(jax.random.key(14), (2, 5, 3)), X + 1, y, optimizer=optim.sgd(0.7), epochs=5
     )
-    assert _train._cache_size() == before
+    assert _train_chunk._cache_size() == before
     train(nj.init_params(jax.random.key(14), (2, 5, 3)), X, y, optimizer=optim.sgd(0.6), epochs=5)
-    assert _train._cache_size() == before + 1
+    assert _train_chunk._cache_size() == before + 1
 
 
 @pytest.mark.parametrize(
