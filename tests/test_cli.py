@@ -1,0 +1,185 @@
+"""The `nnfs-jax` command, run as a user runs it: a subprocess per call."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def nnfs_jax(*args, check=True):
+    """Run `python -m nnfs_jax.cli ARGS`; returns the CompletedProcess (text)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnfs_jax.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def json_lines(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_help_for_every_subcommand():
+    for command in ("train", "search", "sweep", "gradcheck", "derivative", "experiments"):
+        proc = nnfs_jax(command, "--help")
+        assert "usage: nnfs-jax" in proc.stdout and "--json" in proc.stdout
+
+
+def test_train_prints_the_documents_log(tmp_path):
+    proc = nnfs_jax("train", "--epochs", "201", "--out", str(tmp_path))
+    # document 002's first printed lines
+    assert proc.stdout.startswith("Epoch: 0\nAccuracy: 0.3433333333333333\nLoss: 1.09861")
+    assert "Epoch: 200\nAccuracy: 0.39666666666666667\nLoss: 1.0709291" in proc.stdout
+    for name in ("learning_curves.png", "decision_boundary.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+
+
+def test_train_json_lines():
+    rows = json_lines(nnfs_jax("train", "--epochs", "11", "--log-every", "5", "--json").stdout)
+    logs = [r for r in rows if "epoch" in r]
+    assert [r["epoch"] for r in logs] == [0, 5, 10]
+    assert logs[0]["accuracy"] == pytest.approx(0.3433333333333333)
+    assert logs[0]["learning_rate"] == 1.0
+    final = rows[-1]
+    assert final["final"] is True and final["epochs"] == 11 and final["loss"] > 0
+
+
+def test_train_other_optimizer_and_float64():
+    rows = json_lines(
+        nnfs_jax(
+            "train",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--decay",
+            "1e-3",
+            "--epochs",
+            "21",
+            "--log-every",
+            "10",
+            "--float64",
+            "--json",
+        ).stdout
+    )
+    logs = [r for r in rows if "epoch" in r]
+    assert logs[1]["learning_rate"] == pytest.approx(0.05 / (1 + 1e-3 * 10))
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--epochs", "0"], ["--epochs", "positive integer"]),
+        (["--optimizer", "sgdd"], ["optimizer", "unknown optimizer 'sgdd'"]),
+        (["--optimizer", "adam", "--momentum", "0.9"], ["'adam' takes no 'momentum'"]),
+        (["--momentum", "1.5"], ["momentum: expected a number in [0, 1)"]),
+        (["--activation", "tanh"], ["activation: unknown activation 'tanh'"]),
+        (["--hidden", "64,x"], ["--hidden", "integers separated by commas"]),
+    ],
+)
+def test_train_bad_options(args, fragments):
+    assert_one_line_error(nnfs_jax("train", *args, check=False), *fragments)
+
+
+def test_gradcheck_table_and_json(tmp_path):
+    proc = nnfs_jax("gradcheck", "--sizes", "2,8,3", "--samples", "20", "--out", str(tmp_path))
+    assert "manual_vs_autodiff" in proc.stdout and "dense2.weights" in proc.stdout
+    assert (tmp_path / "gradient_errors.png").read_bytes().startswith(PNG)
+    rows = json_lines(
+        nnfs_jax(
+            "gradcheck",
+            "--sizes",
+            "2,8,3",
+            "--samples",
+            "20",
+            "--float64",
+            "--random-init",
+            "--scale",
+            "0.5",
+            "--json",
+        ).stdout
+    )
+    pairs = [r for r in rows if "pair" in r]
+    assert len(pairs) == 4 * 3
+    for r in pairs:
+        bound = 1e-12 if r["pair"] == "manual_vs_autodiff" else 1e-6
+        assert r["max_rel"] <= bound, r
+    assert rows[-1]["summary"] and rows[-1]["dtype"] == "float64" and rows[-1]["kinks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--sizes", "2"], ["--sizes", "at least two widths"]),
+        (["--sizes", "3,4,3"], ["X: expected 3 features"]),
+        (["--h", "-1"], ["h: expected a positive step"]),
+    ],
+)
+def test_gradcheck_bad_options(args, fragments):
+    assert_one_line_error(nnfs_jax("gradcheck", "--samples", "5", *args, check=False), *fragments)
+
+
+def test_derivative_prints_the_documents_lines(tmp_path):
+    proc = nnfs_jax("derivative", "--float64", "--out", str(tmp_path))
+    # 000/001: x1 = 1, x2 = 1.0001: (2 * 1.0001^2 - 2) / 0.0001 = 4.0002
+    assert "(1.0, 2.0) (1.0001, 2.00040002)" in proc.stdout
+    assert "Approximate derivative for f(x) where x = 1.0 is 4.000199999" in proc.stdout
+    for name in ("tangents.png", "fd_errors.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+    rows = json_lines(nnfs_jax("derivative", "--at", "2", "--json").stdout)
+    assert rows[0]["exact"] == 8.0
+    errors = {r["h"]: r for r in rows if "h" in r}
+    # central differences are exact for a quadratic up to round-off; forward ones are off by 2h
+    assert errors[0.01]["forward_error"] == pytest.approx(0.02, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--function", "tan"], ["--function", "invalid choice"]),
+        (["--delta", "0"], ["--delta", "positive step"]),
+        (["--at", "a,b"], ["--at", "numbers separated by commas"]),
+    ],
+)
+def test_derivative_bad_options(args, fragments):
+    assert_one_line_error(nnfs_jax("derivative", *args, check=False), *fragments)
+
+
+def test_experiments_list_and_run(tmp_path):
+    rows = json_lines(nnfs_jax("experiments", "list", "--json").stdout)
+    names = [r["name"] for r in rows]
+    assert names[0].startswith("e01_") and any(n.startswith("e07_") for n in names)
+    proc = nnfs_jax("experiments", "run", "e02", "--quick", "--out", str(tmp_path))
+    assert "35.7" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "e99"], ["unknown experiment 'e99'"]),
+        (["run"], ["name the scripts to run"]),
+        (["launch"], ["invalid choice: 'launch'"]),
+    ],
+)
+def test_experiments_bad_options(args, fragments):
+    assert_one_line_error(nnfs_jax("experiments", *args, check=False), *fragments)
+
+
+def test_unknown_subcommand():
+    assert_one_line_error(nnfs_jax("fly", check=False), "invalid choice: 'fly'")
