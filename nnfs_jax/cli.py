@@ -15,6 +15,7 @@ Bad options and bad files end with a one-line error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -599,7 +600,9 @@ def run_experiments(args: argparse.Namespace, out: Output) -> int:
         argv += ["--seed", str(args.seed)] if args.seed is not None else []
         start = time.perf_counter()
         out.text(f"== {name}")
-        result = _load(scripts[name]).main(argv)
+        # With --json, stdout carries only JSON lines: the scripts' own prints go to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            result = _load(scripts[name]).main(argv)
         out.record(
             {"experiment": name, "seconds": time.perf_counter() - start, "result": result},
             f"== {name} done in {time.perf_counter() - start:.1f} s",

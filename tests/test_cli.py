@@ -167,6 +167,8 @@ def test_experiments_list_and_run(tmp_path):
     assert names[0].startswith("e01_") and any(n.startswith("e07_") for n in names)
     proc = nnfs_jax("experiments", "run", "e02", "--quick", "--out", str(tmp_path))
     assert "35.7" in proc.stdout
+    rows = json_lines(nnfs_jax("experiments", "run", "5", "--quick", "--json").stdout)
+    assert rows[-1]["experiment"].startswith("e05_")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,431 @@
+"""Every experiment script runs with --quick and prints the documents' numbers.
+
+Each script is imported by path and its `main(["--quick", "--out", DIR])` run in-process once
+per test (one test per script, so pytest-xdist spreads the scripts over workers). Expected
+values come from the documents' printed output, from independent NumPy computations
+(`numpy_reference`, or a few lines here), or from mathematics, never from nnfs_jax itself.
+"""
+
+import contextlib
+import importlib.util
+import io
+import math
+import re
+from pathlib import Path
+
+import jax
+import numpy as np
+import numpy_reference as ref
+import pytest
+from conftest import nnfs_initialised
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Document 002's printed log, epochs 0-300: (epoch, accuracy, loss).
+LOG_002 = [
+    (0, 0.3433333333333333, 1.0986183881759644),
+    (100, 0.4066666666666667, 1.083395004272461),
+    (200, 0.39666666666666667, 1.0709291696548462),
+    (300, 0.41, 1.069575548171997),
+]
+# Document 004's printed softmax output of the 2-3-3 network on spiral data, first 5 rows, and
+# its loss (In [108], In [118]); 003 runs the same set-up.
+FORWARD_004 = np.array(
+    [
+        [0.33333334, 0.33333334, 0.33333334],
+        [0.33331734, 0.3333183, 0.33336434],
+        [0.3332888, 0.33329153, 0.33341965],
+        [0.33325943, 0.33326396, 0.33347666],
+        [0.33323312, 0.33323926, 0.33352762],
+    ]
+)
+LOSS_004 = 1.098445
+# float32 round-off allowances: a printed float32 value is rounded to 8 significant digits, and
+# XLA's float32 dot rounds differently from nnfs.init()'s float64 dot.
+F32_PRINTED = 1e-7  # probabilities near 1/3
+LOSS_PRINTED = 8e-7  # '1.098445': 7 digits, plus 2 ulp
+
+
+def run(name: str, out: Path, *extra: str) -> tuple[dict, str]:
+    """Import experiments/<name>.py by path, run its main with --quick; (result, stdout)."""
+    (path,) = EXPERIMENTS.glob(f"{name}_*.py")
+    spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        result = module.main(["--quick", "--out", str(out), *extra])
+    assert_figures(result, out)
+    return result, stdout.getvalue()
+
+
+def assert_figures(result: dict, out: Path) -> None:
+    """Each figure the script reports is a non-empty PNG inside the --out folder."""
+    figures = result["figures"]
+    assert figures
+    for figure in figures:
+        figure = Path(figure)
+        assert figure.is_file() and figure.parent == out, figure
+        data = figure.read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_SIGNATURE), figure
+
+
+def test_every_script_has_the_common_interface():
+    scripts = sorted(EXPERIMENTS.glob("e[0-9][0-9]_*.py"))
+    assert [p.name[:3] for p in scripts] == [f"e{i:02d}" for i in range(1, 11)]
+    for path in scripts:
+        text = path.read_text()
+        assert text.startswith('"""'), path.name
+        for needed in (
+            '"--quick"',
+            '"--out"',
+            '"--seed"',
+            "def main(argv",
+            '__name__ == "__main__"',
+        ):
+            assert needed in text, (path.name, needed)
+        assert "plt.show" not in text and "pyplot" not in text, path.name
+    assert (EXPERIMENTS / "README.md").is_file()
+
+
+def test_e01_data_sets(tmp_path):
+    result, stdout = run("e01", tmp_path)
+    data = result["data"]
+    # The book data sets are those of the nnfs package after nnfs.init() (in 000's order).
+    from nnfs.datasets import spiral_data, vertical_data
+
+    with nnfs_initialised(0):
+        expected = {"vertical": vertical_data(100, 3), "spiral": spiral_data(100, 3)}
+    for name, (X, y) in expected.items():
+        np.testing.assert_array_equal(data[name][0], X)
+        np.testing.assert_array_equal(data[name][1], y)
+        assert data[name][0].dtype == np.float32
+    radius = np.linspace(0, 1, 100)
+    for name in ("spiral", "make_spiral"):
+        X, y = data[name]
+        for c in range(3):  # the noise moves the angle only: every point sits at radius r
+            np.testing.assert_allclose(np.hypot(*X[y == c].T), radius, atol=2e-6)
+    for name in ("vertical", "make_vertical"):
+        X, y = data[name]
+        assert X.shape == (300, 2) and np.bincount(y).tolist() == [100, 100, 100]
+        for c in range(3):  # N((c / 3, 0.5), 0.1^2): the mean of 100 is within 4 standard errors
+            np.testing.assert_allclose(X[y == c].mean(axis=0), [c / 3, 0.5], atol=0.04)
+            np.testing.assert_allclose(X[y == c].std(axis=0), [0.1, 0.1], atol=0.03)
+    assert "vertical_data: X (300, 2) float32, y (300,) uint8" in stdout
+    assert len(result["figures"]) == 3
+
+
+def test_e02_single_neuron_and_layers(tmp_path):
+    result, stdout = run("e02", tmp_path)
+    # By-hand cells: Python floats in the document, float64 here, digit for digit.
+    assert result["single_neurons"] == [35.7, 2.3]
+    assert "35.7\n2.3\n" in stdout
+    assert result["single_neuron_dense"] == pytest.approx(35.7, rel=1e-15)  # a dot's own order
+    assert result["layer"] == [4.8, 1.21, 2.385]
+    assert result["dot"] == 4.8
+    assert repr(result["layer_dot"]) == "array([4.8  , 1.21 , 2.385])"
+    assert repr(result["batch_outputs"]) == (
+        "array([[ 4.8  ,  1.21 ,  2.385],\n"
+        "       [ 8.9  , -1.81 ,  0.2  ],\n"
+        "       [ 1.41 ,  1.051,  0.026]])"
+    )
+    assert repr(result["layer2_outputs"]) == (
+        "array([[ 0.5031 , -1.04185, -2.03875],\n"
+        "       [ 0.2434 , -2.7332 , -5.7633 ],\n"
+        "       [-0.99314,  1.41254, -0.35655]])"
+    )
+    assert repr(result["layer_dense_seeded"]) == (
+        "array([[ 0.148296  , -0.08397602],\n"
+        "       [ 0.14100315, -0.01340469],\n"
+        "       [ 0.20124979, -0.07290616]])"
+    )
+    assert result["exp_values"] == [121.51041751873483, 3.353484652549023, 10.859062664920513]
+    assert result["softmax"] == [0.8952826639572619, 0.024708306782099374, 0.0800090292606387]
+    assert result["softmax_sum"] == 0.9999999999999999
+    # Subtracting the maximum first changes the last bits only.
+    np.testing.assert_allclose(result["softmax_layers"], result["softmax"], rtol=4e-16, atol=0)
+    assert repr(result["norm_bases"]) == (
+        "array([[ 135.72296484],\n       [7333.35859605],\n       [   7.98280655]])"
+    )
+    assert repr(result["batch_softmax"]) == (
+        "array([[8.95282664e-01, 2.47083068e-02, 8.00090293e-02],\n"
+        "       [9.99811129e-01, 2.23163963e-05, 1.66554348e-04],\n"
+        "       [5.13097164e-01, 3.58333899e-01, 1.28568936e-01]])"
+    )
+    assert str(result["crossentropy_logs"][None, :]) == "[[0.35667494 0.69314718 0.10536052]]"
+    assert result["crossentropy_mean"] == 0.38506088005216804
+    # After nnfs.init(): float32, to round-off. The document's ReLU rows 0-2 and the last 3.
+    relu = result["relu_output"]
+    assert relu.dtype == np.float32 and relu.shape == (300, 5)
+    expected_rows = {
+        1: [0, 0, 0, 4.65504505e-04, 4.56846210e-05],
+        2: [0, 5.93469958e-05, 0, 2.03573116e-04, 6.10024377e-04],
+        -3: [1.13291524e-01, 0, 0, 8.11079666e-02, 0],
+        -2: [1.34588361e-01, 0, 3.09493970e-02, 5.66337556e-02, 0],
+        -1: [1.07817926e-01, 0, 0, 8.72561932e-02, 0],
+    }
+    assert np.all(relu[0] == 0)
+    for row, values in expected_rows.items():
+        np.testing.assert_allclose(relu[row], values, rtol=1e-6, atol=5e-10)
+    np.testing.assert_allclose(result["forward_first5"], FORWARD_004, rtol=0, atol=F32_PRINTED)
+    assert result["spiral_loss"] == pytest.approx(LOSS_004, abs=LOSS_PRINTED)
+
+
+def test_e03_random_search(tmp_path):
+    result, stdout = run("e03", tmp_path)
+    runs = result["runs"]
+    assert set(runs) == {
+        f"{method}, {data}"
+        for method in ("random search", "hill climbing")
+        for data in ("vertical", "spiral")
+    }
+    line = re.compile(r"^New set of weights found, iteration: \d+ loss: \S+ acc: \S+$", re.M)
+    assert len(line.findall(stdout)) >= 8
+    for name, outcome in runs.items():
+        found = outcome["improvements"]
+        assert len(found.iteration) >= 1
+        assert np.all(np.diff(found.iteration) > 0), name
+        assert np.all(np.diff(found.loss) < 0), name
+        assert found.loss[-1] == pytest.approx(outcome["loss"])
+        # The best parameters' loss and accuracy, recomputed with the documents' NumPy classes.
+        X, y = result["data"][name.split(", ")[1]]
+        params = [{k: np.asarray(v, np.float64) for k, v in p.items()} for p in outcome["params"]]
+        loss, probs, _ = ref.network_loss_and_grads(params, X.astype(np.float64), y)
+        assert outcome["loss"] == pytest.approx(loss, rel=1e-5), name
+        assert outcome["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == y), abs=1e-6)
+    # The book's findings: hill climbing solves the vertical data, nothing solves the spiral.
+    assert runs["hill climbing, vertical"]["loss"] < 0.5
+    assert runs["hill climbing, vertical"]["accuracy"] > 0.8
+    for method in ("random search", "hill climbing"):
+        assert runs[f"{method}, spiral"]["accuracy"] < 0.6
+
+
+def test_e04_derivatives(tmp_path):
+    result, stdout = run("e04", tmp_path)
+    tangents = result["tangents"]
+    for i in range(5):  # the documents' loop in plain Python floats
+        x1, x2 = i, i + 0.0001
+        y1, y2 = 2 * x1**2, 2 * x2**2
+        approximate = (y2 - y1) / (x2 - x1)
+        assert tangents["approximate"][i] == approximate
+        assert f"Approximate derivative for f(x) where x = {x1} is {approximate}\n" in stdout
+        assert f" ({x2}, {y2})\n" in stdout
+        assert tangents["exact"][i] == 4 * i  # jax.grad of 2x^2
+    assert "where x = 1 is 4.0001999999987845" in stdout
+
+    h = result["h"]
+    # 2x^2: the forward difference's error is exactly 2h (f(x + h) - f(x) = 4xh + 2h^2) ...
+    quadratic = result["quadratic"]["errors"]["forward float64"]
+    large = (h >= 1e-4) & (h <= 1e-1)
+    np.testing.assert_allclose(quadratic[large], 2 * h[large], rtol=1e-6)
+    # ... and the central difference is exact for a quadratic: only round-off remains.
+    assert np.nanmax(result["quadratic"]["errors"]["central float64"]) < 1e-6
+    # sin at 1: truncation slopes 1 (forward) and 2 (central), round-off slope -1.
+    slopes = result["sine"]["slopes"]
+    assert slopes["float64"]["forward"] == pytest.approx(1, abs=0.05)
+    assert slopes["float64"]["central"] == pytest.approx(2, abs=0.05)
+    assert slopes["float32"]["forward"] == pytest.approx(1, abs=0.1)
+    assert slopes["float32"]["central"] == pytest.approx(2, abs=0.15)
+    for precision in ("float32", "float64"):
+        assert -1.5 < slopes[precision]["central round-off"] < -0.6
+        assert -1.5 < slopes[precision]["forward round-off"] < -0.6
+    # The best steps lie near sqrt(eps) (forward) and eps^(1/3) (central).
+    best = result["sine"]["best_h"]["float64"]
+    assert 1e-10 < best["forward"] < 1e-6 and 1e-7 < best["central"] < 1e-4
+    np.testing.assert_allclose(result["sine"]["exact"], math.cos(1.0), rtol=1e-15)
+
+
+def test_e05_chain_rule_single_neuron(tmp_path):
+    result, stdout = run("e05", tmp_path)
+    expected = [-3.0, 1.0, -1.0, -2.0, 2.0, 3.0]  # 003's dx0 dw0 dx1 dw1 dx2 dw2
+    assert result["manual"] == expected
+    assert result["autodiff"] == expected
+    assert "-3.0 1.0 -1.0 -2.0 2.0 3.0\n" in stdout
+    assert result["z"] == 6.0 and result["output"] == 6.0
+    assert result["dbias"] == [1.0, 1.0]
+    # One step of 0.001 against the gradient lowers z by 0.001 * (|x|^2 + 1) = 0.015.
+    assert result["after_step"] == pytest.approx(5.985, abs=1e-6)
+    partials = result["partials"]
+    assert partials["sum"] == [1.0, 1.0]
+    assert partials["product"] == [3.0, 2.0]  # d(xy)/dx = y, d(xy)/dy = x at (2, 3)
+    assert partials["max"] == [0.0, 1.0]
+    assert partials["relu at -1, 0, 2"] == [0.0, 0.0, 1.0]
+    assert partials["jnp.maximum(x, 0) at 0"] == [0.5]
+    assert partials["chain sin(x^2) at 2"][0] == pytest.approx(4 * math.cos(4), rel=1e-6)
+    assert partials["gradient of xy + z"] == [3.0, 2.0, 1.0]
+
+
+def test_e06_backprop_gradients(tmp_path):
+    result, stdout = run("e06", tmp_path)
+    bonus = result["bonus"]
+    # 003's set-up is 004's: the softmax output and loss the document prints.
+    np.testing.assert_allclose(bonus["softmax_first5"], FORWARD_004, rtol=0, atol=F32_PRINTED)
+    assert bonus["loss"] == pytest.approx(LOSS_004, abs=LOSS_PRINTED)
+    # The backward pass against the documents' NumPy classes, run in float64 on the same arrays.
+    with nnfs_initialised(0):
+        from nnfs.datasets import spiral_data
+
+        X, y = spiral_data(samples=100, classes=3)
+        w1 = 0.10 * np.random.randn(2, 3)
+        w2 = 0.10 * np.random.randn(3, 3)
+    params = [{"weights": w.astype(np.float64), "biases": np.zeros((1, 3))} for w in (w1, w2)]
+    loss, probs, grads = ref.network_loss_and_grads(params, X.astype(np.float64), y)
+    loss_activation = ref.Activation_Softmax_Loss_CategoricalCrossentropy()
+    loss_activation.backward(probs, y)
+    assert bonus["loss"] == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(bonus["dinputs_first5"], loss_activation.dinputs[:5], atol=1e-9)
+    for layer, name in ((1, "dense2"), (0, "dense1")):
+        np.testing.assert_allclose(
+            bonus[f"{name}_dweights_first5"],
+            grads[layer]["weights"].flatten()[:5],
+            rtol=1e-4,
+            atol=1e-9,
+        )
+        np.testing.assert_allclose(
+            bonus[f"{name}_dbiases"], grads[layer]["biases"], rtol=1e-4, atol=1e-9
+        )
+    for title in ("Softmax Output (first 5):", "Loss:", "Dense2 dWeights (first 5):"):
+        assert title + "\n" in stdout
+    assert result["fused_vs_jacobian"] < 1e-6
+    # Manual and jax.grad agree to round-off; finite differences agree on the last layer.
+    for precision, tolerance, fd_tolerance in (("float32", 1e-4, 0.05), ("float64", 1e-12, 1e-6)):
+        errors = result["reports"]["2-3-3 (003)"][precision]["errors"]
+        for leaf, pairs in errors.items():
+            assert pairs["manual_vs_autodiff"]["max_rel"] < tolerance, (precision, leaf)
+        for leaf in ("dense2.weights", "dense2.biases"):
+            assert errors[leaf]["autodiff_vs_numerical"]["max_rel"] < fd_tolerance
+    assert "manual_vs_autodiff" in stdout
+
+
+def test_e07_train_spiral(tmp_path):
+    result, stdout = run("e07", tmp_path)
+    assert result["epochs"] == 501 and result["samples"] == 300
+    log = result["log"]
+    assert [row[0] for row in log] == [0, 100, 200, 300, 400, 500]
+    for (epoch, accuracy, loss), row in zip(LOG_002, log, strict=False):
+        assert row[0] == epoch
+        assert row[1] == accuracy  # a count over 300 samples: exact
+        assert row[2] == pytest.approx(loss, abs=1.2e-7), epoch  # float32, 1 ulp
+        assert f"Epoch: {epoch}\nAccuracy: {accuracy}\nLoss: {row[2]}\n" in stdout
+    for (epoch, accuracy, loss), row in zip(LOG_002, result["autodiff_log"], strict=False):
+        assert row[1] == accuracy and row[2] == pytest.approx(loss, abs=2.4e-7), epoch
+    for (epoch, _, loss), row in zip(LOG_002, result["float64_log"], strict=False):
+        assert row[2] == pytest.approx(loss, abs=1e-6), epoch
+    # Chaos: float32 and float64 start within round-off and drift apart.
+    drift, epochs = result["drift"], result["drift_epochs"]
+    assert drift[0] < 1e-6
+    assert drift[epochs >= 400].max() > 5 * drift[epochs <= 200].max()
+
+
+def perceptron_numpy(X, y, epochs=10, learning_rate=0.01):
+    """Document 001's Perceptron class, transcribed (float64, np.zeros)."""
+    weights = np.zeros(X.shape[1] + 1)
+    errors = []
+    for _ in range(epochs):
+        error = 0
+        for inputs, target in zip(X, y, strict=True):
+            summation = np.dot(inputs, weights[1:]) + weights[0]
+            update = learning_rate * (target - (1 if summation > 0 else 0))
+            weights[1:] += update * inputs
+            weights[0] += update
+            error += int(update != 0.0)
+        errors.append(error)
+    return weights, errors
+
+
+def test_e08_perceptron_and_xor(tmp_path):
+    result, _ = run("e08", tmp_path)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64)
+    targets = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}
+    for gate, y in targets.items():
+        weights, errors = perceptron_numpy(X, np.array(y, np.float64))
+        got = result["perceptron"][gate]
+        assert got["errors"] == errors, gate
+        np.testing.assert_allclose(got["weights"], weights, atol=1e-15)
+    assert result["perceptron"]["AND"]["errors"][-1] == 0
+    assert result["perceptron"]["OR"]["errors"][-1] == 0
+    assert result["perceptron"]["XOR"]["errors"][-1] > 0  # not linearly separable
+    # 001's network: no hidden layer, no bias. sigmoid(0) = 0.5 for (0, 0), whatever the weights.
+    weights = result["no_hidden"]["weights0"].astype(np.float64)
+    y = np.array([[0], [1], [1], [0]], np.float64)
+    for _ in range(10_000):
+        outputs = 1 / (1 + np.exp(-(X @ weights)))
+        weights += X.T @ ((y - outputs) * outputs * (1 - outputs))
+    outputs = 1 / (1 + np.exp(-(X @ weights)))
+    np.testing.assert_allclose(result["no_hidden"]["outputs"], outputs[:, 0], atol=1e-4)
+    assert result["no_hidden"]["outputs"][0] == 0.5
+    assert np.all(np.abs(result["no_hidden"]["outputs"] - 0.5) < 0.05)
+    # A hidden layer with biases learns it.
+    hidden = result["hidden"]
+    assert hidden["solved"] >= 1
+    assert np.all((hidden["outputs"] > 0.5) == (y[:, 0] > 0.5))
+
+
+def test_e09_autograd_tour(tmp_path):
+    result, _ = run("e09", tmp_path)
+    x = np.array([1, 2, 3, 4, 5], np.float64)
+    v = np.array([0.1, 1.0, 0.001, 0.0001, 0.00001])
+    np.testing.assert_allclose(result["mean_gradient"], (4 * x + 1) / 5, rtol=1e-6)
+    np.testing.assert_allclose(result["vjp"], 2 * x * v, rtol=1e-6)
+    np.testing.assert_allclose(result["vjp_via_jacobian"], 2 * x * v, rtol=1e-6)
+    np.testing.assert_array_equal(result["detached_gradient"], x)
+    assert [g.tolist() for g in result["fresh"]] == [[3.0] * 4] * 3
+    assert [a.tolist() for a in result["accumulated"]] == [[3.0] * 4, [6.0] * 4, [9.0] * 4]
+    assert result["loss"] == 1.0 and result["dloss_dw"] == -2.0
+
+
+def linear_regression_numpy(gradient):
+    """001's NumPy loop in float32: per epoch (w after the update, loss before it)."""
+    X = np.array([1, 2, 3, 4], np.float32)
+    Y = np.array([2, 4, 6, 8], np.float32)
+    w = np.float32(0.0)
+    ws, losses = [], []
+    for _ in range(20):
+        y_pred = w * X
+        losses.append(((y_pred - Y) ** 2).mean())
+        w = np.float32(w - np.float32(0.01) * gradient(X, Y, y_pred))
+        ws.append(w)
+    return np.array(ws), np.array(losses)
+
+
+def test_e10_linear_regression(tmp_path):
+    result, stdout = run("e10", tmp_path)
+    document, mse = (
+        linear_regression_numpy(lambda x, y, p: np.dot(2 * x, p - y).mean()),
+        linear_regression_numpy(lambda x, y, p: np.mean(2 * x * (p - y))),
+    )
+    for name, (ws, losses) in (("document", document), ("mse", mse), ("autodiff", mse)):
+        np.testing.assert_allclose(result[name]["w"], ws, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(result[name]["loss"], losses, rtol=1e-5, atol=1e-9)
+        assert result[name]["before"] == 0.0
+    # The document's formula: the error w - 2 shrinks by 0.4 per step; the MSE's by 0.85.
+    k = np.arange(1, 21)
+    np.testing.assert_allclose(result["document"]["w"], 2 - 2 * 0.4**k, atol=1e-6)
+    np.testing.assert_allclose(result["mse"]["w"], 2 - 2 * 0.85**k, atol=1e-5)
+    assert "Prediction after training: f(5) = 10.000" in stdout
+    assert "Prediction after training: f(5) = 9.612" in stdout
+    assert "[INFO]: epoch 1: w = 1.200, loss = 30.00000000" in stdout
+    assert "[INFO]: epoch 1: w = 0.300, loss = 30.00000000" in stdout
+    # optax.sgd on w x + b from the recorded initialisation, replayed by hand.
+    params0 = result["optax"]["params0"]
+    w, b = float(params0["weight"][0, 0]), float(params0["bias"][0])
+    X, Y = np.array([1.0, 2, 3, 4]), np.array([2.0, 4, 6, 8])
+    assert result["optax"]["before"] == pytest.approx(5 * w + b, rel=1e-6)
+    for epoch in range(20):
+        residual = w * X + b - Y
+        assert result["optax"]["loss"][epoch] == pytest.approx(np.mean(residual**2), rel=1e-5)
+        w, b = w - 0.01 * np.mean(2 * residual * X), b - 0.01 * np.mean(2 * residual)
+        assert result["optax"]["w"][epoch] == pytest.approx(w, rel=1e-5)
+    assert result["optax"]["after"] == pytest.approx(5 * w + b, rel=1e-5)
+
+
+def test_seed_reaches_the_data(tmp_path):
+    """--seed 1 gives other (equally shaped) data, and no script leaves float64 switched on."""
+    other, _ = run("e01", tmp_path, "--seed", "1")
+    with nnfs_initialised(1):
+        from nnfs.datasets import vertical_data
+
+        X, _ = vertical_data(100, 3)
+    np.testing.assert_array_equal(other["data"]["vertical"][0], X)
+    assert jax.numpy.zeros(()).dtype == np.float32
