@@ -94,7 +94,7 @@ def check_X(X: Any, n_inputs: int | None = None, name: str = "X") -> jax.Array:
             f"{name}: expected {n_inputs} features per sample (the first layer's n_inputs), "
             f"got shape {arr.shape}"
         )
-    if is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr))):
+    if is_concrete(arr) and not np.isfinite(np.asarray(arr)).all():
         raise ValueError(f"{name}: contains NaN or inf")
     return arr
 
@@ -116,7 +116,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
                 f"{name}: expected one label per sample ({n_samples}), got {arr.shape[0]}"
             )
         if is_concrete(arr) and arr.size:
-            lo, hi = int(jnp.min(arr)), int(jnp.max(arr))
+            lo, hi = int(np.min(np.asarray(arr))), int(np.max(np.asarray(arr)))
             if lo < 0 or hi >= n_classes:
                 raise ValueError(
                     f"{name}: labels must lie in [0, {n_classes}) for a {n_classes}-class "
@@ -129,7 +129,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
                 f"{name}: one-hot labels must have shape ({n_samples}, {n_classes}) "
                 f"(samples, classes), got {arr.shape}"
             )
-        if is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr.astype(default_float())))):
+        if is_concrete(arr) and not np.isfinite(np.asarray(arr, np.float64)).all():
             raise ValueError(f"{name}: contains NaN or inf")
         return arr.astype(default_float()) if not jnp.issubdtype(arr.dtype, jnp.floating) else arr
     raise ValueError(
@@ -152,3 +152,122 @@ def check_activations(activation: str | Sequence[str], n_hidden: int) -> tuple[s
                 f"activation: unknown activation {name!r}; expected one of {ACTIVATION_NAMES}"
             )
     return names
+
+
+# --- chapters 14-17: output heads, dropout, regularization, keys ------------------------------
+
+HEAD_NAMES = ("softmax", "sigmoid", "linear_mse", "linear_mae")
+
+
+def check_head(head: Any) -> str:
+    """An output head's name, one of `HEAD_NAMES`."""
+    if not isinstance(head, str) or head not in HEAD_NAMES:
+        raise ValueError(f"head: unknown head {head!r}; expected one of {HEAD_NAMES}")
+    return head
+
+
+def _per_layer(value: Any, n: int, name: str, what: str) -> tuple[Any, ...]:
+    """One value broadcast to `n` layers, or a sequence of exactly `n`."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return (value,) * n
+    values = tuple(value)
+    if len(values) != n:
+        raise ValueError(f"{name}: expected one value or {n} values (one per {what}), got {values}")
+    return values
+
+
+def check_number(value: Any, name: str) -> float:
+    """A real Python or NumPy number (not a bool) as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    return float(value)
+
+
+def check_dropout(rate: Any, n_hidden: int, name: str = "dropout") -> tuple[float, ...]:
+    """Dropout rates (the fraction of units dropped), one for all hidden layers or one per
+    hidden layer, each in [0, 1): at 1 every unit is dropped and the rescaling 1 / (1 - rate)
+    divides by zero."""
+    rates = tuple(
+        check_number(r, f"{name}[{i}]")
+        for i, r in enumerate(_per_layer(rate, n_hidden, name, "hidden layer"))
+    )
+    for i, r in enumerate(rates):
+        if not 0 <= r < 1:
+            raise ValueError(
+                f"{name}: rate (fraction of units dropped) must lie in [0, 1), got {r} for "
+                f"hidden layer {i}"
+            )
+    return rates
+
+
+def check_strength(value: Any, name: str) -> float:
+    """A regularization strength: a finite number >= 0."""
+    value = check_number(value, name)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: expected a non-negative finite strength, got {value}")
+    return value
+
+
+def check_strengths(value: Any, n_layers: int, name: str) -> tuple[float, ...]:
+    """One strength for every dense layer, or one per layer."""
+    values = _per_layer(value, n_layers, name, "dense layer")
+    return tuple(check_strength(v, f"{name}[{i}]") for i, v in enumerate(values))
+
+
+def check_key(key: Any, name: str = "key") -> jax.Array:
+    """A `jax.random` key: a typed key `jax.random.key(seed)` or a raw `PRNGKey(seed)`."""
+    if isinstance(key, (str, bytes)) or key is None or isinstance(key, (int, float)):
+        raise TypeError(f"{name}: expected a jax.random key (jax.random.key(seed)), got {key!r}")
+    try:
+        arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name}: expected a jax.random key, got {type(key).__name__}") from err
+    typed = jnp.issubdtype(arr.dtype, jax.dtypes.prng_key)
+    if not ((typed and arr.shape == ()) or (arr.dtype == jnp.uint32 and arr.shape == (2,))):
+        raise TypeError(
+            f"{name}: expected a single jax.random key (jax.random.key(seed)), got dtype "
+            f"{arr.dtype} and shape {arr.shape}"
+        )
+    return arr
+
+
+def check_targets(y: Any, head: str, n_samples: int, n_outputs: int, dtype, name: str = "y"):
+    """Labels for an output head, normalised.
+
+    softmax: class indices `(samples,)` or one-hot `(samples, classes)` (`check_labels`).
+    sigmoid: 0/1 labels `(samples, outputs)`, as float; `(samples,)` is accepted for a single
+      output and reshaped to `(samples, 1)`, as the book's `y.reshape(-1, 1)` does.
+    linear_mse, linear_mae: finite float targets `(samples, outputs)`, exactly that shape: a
+      `(samples,)` target against `(samples, 1)` outputs would broadcast to (samples, samples).
+    """
+    if head == "softmax":
+        return check_labels(y, n_samples, n_outputs, name)
+    arr = as_float_array(y, name).astype(dtype)
+    if head == "sigmoid" and arr.ndim == 1 and n_outputs == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.shape != (n_samples, n_outputs):
+        hint = {"sigmoid": " ((samples,) is accepted for a single output)"}.get(
+            head, " (a single target column as y.reshape(-1, 1))"
+        )
+        raise ValueError(
+            f"{name}: {head} targets must have shape ({n_samples}, {n_outputs}) (samples, "
+            f"outputs of the last layer){hint}, got {arr.shape}"
+        )
+    if is_concrete(arr):
+        if not bool(jnp.all(jnp.isfinite(arr))):
+            raise ValueError(f"{name}: contains NaN or inf")
+        bad = (arr != 0) & (arr != 1)
+        if head == "sigmoid" and bool(jnp.any(bad)):
+            raise ValueError(
+                f"{name}: sigmoid (binary) labels must be 0 or 1, got {float(arr[bad][0])}"
+            )
+    return arr
+
+
+def check_no_key(key: Any) -> None:
+    """The classifier API without `model=` has no dropout, so a key there is a mistake."""
+    if key is not None:
+        raise ValueError(
+            "key: only used with model= (it draws the dropout masks); the classifier without "
+            "a model has no dropout"
+        )

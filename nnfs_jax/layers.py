@@ -200,6 +200,41 @@ ACTIVATIONS: dict[str, Activation] = {
 assert tuple(ACTIVATIONS) == checks.ACTIVATION_NAMES
 
 
+# --- dropout (NNFS chapter 15) -----------------------------------------------------------------
+
+
+def dropout_mask(key: jax.Array, rate: float, shape: tuple[int, ...], dtype) -> jax.Array:
+    """The book's `Layer_Dropout.binary_mask`: 1 / (1 - rate) where a unit is kept (with
+    probability 1 - rate), 0 where it is dropped.
+
+    rate: the fraction of units dropped, in [0, 1), as given to `Layer_Dropout(rate)` (the book
+    then stores `self.rate = 1 - rate`, the keep probability). Dividing by the keep probability
+    ("inverted dropout") keeps the expected output equal to the input, so nothing needs to be
+    rescaled at evaluation.
+    """
+    keep = 1 - rate
+    return jax.random.bernoulli(key, keep, shape).astype(dtype) / jnp.asarray(keep, dtype)
+
+
+def dropout(inputs: jax.Array, key: jax.Array, rate: float, training: bool = True) -> jax.Array:
+    """The book's `Layer_Dropout.forward(inputs, training)`: `inputs * binary_mask` when
+    training, the inputs unchanged at evaluation (`training=False`, the key is then unused).
+
+    inputs: (samples, n_neurons), usually an activation's output. The mask is a pure function
+    of (key, rate, shape, dtype): `dropout_mask` with the same arguments rebuilds it for the
+    backward pass.
+    """
+    if not training:
+        return inputs
+    return inputs * dropout_mask(key, rate, inputs.shape, inputs.dtype)
+
+
+def dropout_backward(dvalues: jax.Array, binary_mask: jax.Array) -> jax.Array:
+    """The book's `Layer_Dropout.backward`: `dvalues * binary_mask` (the mask already holds the
+    1 / (1 - rate) scale, so dropped units pass no gradient and kept ones are scaled)."""
+    return dvalues * binary_mask
+
+
 # --- the documents' classifier ----------------------------------------------------------------
 
 

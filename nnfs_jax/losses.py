@@ -208,8 +208,8 @@ def loss(
         # model.py builds on this module, so it is imported here rather than at the top.
         from nnfs_jax import model as model_lib
 
-        params, X, y, key = model_lib.validate(params, X, y, model, key, activation=activation)
-        return model_lib._total_loss(params, X, y, model, key)
+        model_lib.check_default_activation(activation)
+        return model_lib.model_loss(params, X, y, model, training=True, key=key)
     checks.check_no_key(key)
     params, X, y, activations = validate_classifier(params, X, y, activation)
     return _loss(params, X, y, activations)

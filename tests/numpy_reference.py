@@ -309,3 +309,212 @@ OPTIMIZERS = {
     "rmsprop": Optimizer_RMSprop,
     "adam": Optimizer_Adam,
 }
+
+
+# --- the book's chapters 14-17, transcribed as the book writes them ----------------------------
+# Layer_Dense with regularizers (chapter 14) under its own name, so that the chapter-2 class above
+# stays as it is; Activation_Sigmoid and Activation_Linear are the ones above (the book's are the
+# same). Loss_MeanAbsoluteError.backward keeps the book's sign, which is wrong: the tests check
+# that nnfs_jax does not follow it.
+
+
+class Layer_Dense_Regularized:
+    def __init__(
+        self,
+        weights,
+        biases,
+        weight_regularizer_l1=0,
+        weight_regularizer_l2=0,
+        bias_regularizer_l1=0,
+        bias_regularizer_l2=0,
+    ):
+        self.weights = np.array(weights)
+        self.biases = np.array(biases)
+        self.weight_regularizer_l1 = weight_regularizer_l1
+        self.weight_regularizer_l2 = weight_regularizer_l2
+        self.bias_regularizer_l1 = bias_regularizer_l1
+        self.bias_regularizer_l2 = bias_regularizer_l2
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = np.dot(inputs, self.weights) + self.biases
+
+    def backward(self, dvalues):
+        self.dweights = np.dot(self.inputs.T, dvalues)
+        self.dbiases = np.sum(dvalues, axis=0, keepdims=True)
+        if self.weight_regularizer_l1 > 0:
+            dL1 = np.ones_like(self.weights)
+            dL1[self.weights < 0] = -1
+            self.dweights += self.weight_regularizer_l1 * dL1
+        if self.weight_regularizer_l2 > 0:
+            self.dweights += 2 * self.weight_regularizer_l2 * self.weights
+        if self.bias_regularizer_l1 > 0:
+            dL1 = np.ones_like(self.biases)
+            dL1[self.biases < 0] = -1
+            self.dbiases += self.bias_regularizer_l1 * dL1
+        if self.bias_regularizer_l2 > 0:
+            self.dbiases += 2 * self.bias_regularizer_l2 * self.biases
+        self.dinputs = np.dot(dvalues, self.weights.T)
+
+
+class Layer_Dropout:
+    """`rng`: where `binomial` comes from; the book uses `np.random`. The tests pass an object
+    whose `binomial` returns a given 0/1 pattern, to share a mask with nnfs_jax."""
+
+    def __init__(self, rate, rng=np.random):
+        self.rate = 1 - rate
+        self.rng = rng
+
+    def forward(self, inputs, training=True):
+        self.inputs = inputs
+        if not training:
+            self.output = inputs.copy()
+            return
+        self.binary_mask = self.rng.binomial(1, self.rate, size=inputs.shape) / self.rate
+        self.output = inputs * self.binary_mask
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * self.binary_mask
+
+
+class Loss_Regularized(Loss):
+    def regularization_loss(self, layer):
+        regularization_loss = 0
+        if layer.weight_regularizer_l1 > 0:
+            regularization_loss += layer.weight_regularizer_l1 * np.sum(np.abs(layer.weights))
+        if layer.weight_regularizer_l2 > 0:
+            regularization_loss += layer.weight_regularizer_l2 * np.sum(
+                layer.weights * layer.weights
+            )
+        if layer.bias_regularizer_l1 > 0:
+            regularization_loss += layer.bias_regularizer_l1 * np.sum(np.abs(layer.biases))
+        if layer.bias_regularizer_l2 > 0:
+            regularization_loss += layer.bias_regularizer_l2 * np.sum(layer.biases * layer.biases)
+        return regularization_loss
+
+
+class Loss_CategoricalCrossentropy_Regularized(Loss_CategoricalCrossentropy, Loss_Regularized):
+    pass
+
+
+class Loss_BinaryCrossentropy(Loss_Regularized):
+    def forward(self, y_pred, y_true):
+        y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        sample_losses = -(
+            y_true * np.log(y_pred_clipped) + (1 - y_true) * np.log(1 - y_pred_clipped)
+        )
+        sample_losses = np.mean(sample_losses, axis=-1)
+        return sample_losses
+
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+        outputs = len(dvalues[0])
+        clipped_dvalues = np.clip(dvalues, 1e-7, 1 - 1e-7)
+        self.dinputs = -(y_true / clipped_dvalues - (1 - y_true) / (1 - clipped_dvalues)) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+class Loss_MeanSquaredError(Loss_Regularized):
+    def forward(self, y_pred, y_true):
+        sample_losses = np.mean((y_true - y_pred) ** 2, axis=-1)
+        return sample_losses
+
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+        outputs = len(dvalues[0])
+        self.dinputs = -2 * (y_true - dvalues) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+class Loss_MeanAbsoluteError(Loss_Regularized):
+    def forward(self, y_pred, y_true):
+        sample_losses = np.mean(np.abs(y_true - y_pred), axis=-1)
+        return sample_losses
+
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+        outputs = len(dvalues[0])
+        # The book's line, wrong sign included: d|y - p| / dp is sign(p - y).
+        self.dinputs = np.sign(y_true - dvalues) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+class FixedBinomial:
+    """Stands in for `np.random` in `Layer_Dropout`: `binomial` returns the given 0/1 masks in
+    turn (checking the shape and that it was asked for draws of one trial)."""
+
+    def __init__(self, *keeps):
+        self.keeps = [np.asarray(k) for k in keeps]
+
+    def binomial(self, n, p, size):
+        keep = self.keeps.pop(0)
+        assert n == 1 and keep.shape == tuple(size)
+        return keep.astype(np.int64)
+
+
+def book_network(params, X, y, activations, head, dropout=None, regularizers=None, keeps=None):
+    """The book's chapters 14-17 training step over any stack of dense layers: forward with
+    dropout after each hidden activation, data loss + regularization loss, backward.
+
+    head: "softmax" (the fused softmax + cross-entropy class), "sigmoid", "linear_mse" or
+    "linear_mae" (the book's MAE backward, wrong sign and all). dropout: rate per hidden layer;
+    keeps: the 0/1 keep pattern per hidden layer (for `FixedBinomial`); regularizers: per layer,
+    dicts of Layer_Dense's keyword arguments. Returns (data_loss, regularization_loss, output,
+    grads).
+    """
+    n_hidden = len(params) - 1
+    regularizers = regularizers or [{}] * len(params)
+    denses = [
+        Layer_Dense_Regularized(p["weights"], p["biases"], **r)
+        for p, r in zip(params, regularizers, strict=True)
+    ]
+    acts = [ACTIVATIONS[a]() for a in activations]
+    dropouts = [None] * n_hidden
+    if dropout is not None:
+        rng = FixedBinomial(*[k for k, r in zip(keeps, dropout, strict=True) if r > 0])
+        dropouts = [Layer_Dropout(r, rng) if r > 0 else None for r in dropout]
+    if head == "softmax":
+        last, loss_function = None, Activation_Softmax_Loss_CategoricalCrossentropy()
+        regularized = Loss_CategoricalCrossentropy_Regularized()
+    else:
+        last = Activation_Sigmoid() if head == "sigmoid" else Activation_Linear()
+        loss_function = {
+            "sigmoid": Loss_BinaryCrossentropy,
+            "linear_mse": Loss_MeanSquaredError,
+            "linear_mae": Loss_MeanAbsoluteError,
+        }[head]()
+        regularized = loss_function
+
+    inputs = X
+    for dense, act, drop in zip(denses[:-1], acts, dropouts, strict=True):
+        dense.forward(inputs)
+        act.forward(dense.output)
+        inputs = act.output
+        if drop is not None:
+            drop.forward(inputs)
+            inputs = drop.output
+    denses[-1].forward(inputs)
+    if last is None:
+        data_loss = loss_function.forward(denses[-1].output, y)
+        output = loss_function.output
+        loss_function.backward(output, y)
+    else:
+        last.forward(denses[-1].output)
+        output = last.output
+        data_loss = loss_function.calculate(output, y)
+        loss_function.backward(output, y)
+        last.backward(loss_function.dinputs)
+    regularization_loss = sum(regularized.regularization_loss(d) for d in denses)
+
+    dvalues = loss_function.dinputs if last is None else last.dinputs
+    for i in reversed(range(len(denses))):
+        if i < n_hidden:
+            if dropouts[i] is not None:
+                dropouts[i].backward(dvalues)
+                dvalues = dropouts[i].dinputs
+            acts[i].backward(dvalues)
+            dvalues = acts[i].dinputs
+        denses[i].backward(dvalues)
+        dvalues = denses[i].dinputs
+    grads = [{"weights": d.dweights, "biases": d.dbiases} for d in denses]
+    return data_loss, regularization_loss, output, grads

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 import nnfs_jax as nj
+from nnfs_jax import model as model_lib
+from nnfs_jax.model import Model, make_model
+from nnfs_jax.regularization import Regularizer
 
 ENTRY_POINTS = [nj.loss, nj.grad_manual, nj.grad_autodiff, nj.grad_numerical, nj.compare_gradients]
 
@@ -137,3 +140,170 @@ def test_shape_checks_still_run_under_the_callers_jit(good):
         jax.jit(nj.loss)(params, jnp.ones((15, 3)), y)
     # value checks are skipped on tracers rather than failing to trace
     assert np.isfinite(float(jax.jit(nj.loss)(params, X, y)))
+
+
+# --- models (chapters 14-17): heads, dropout, regularization, keys ---------------------------
+
+
+@pytest.fixture
+def regression():
+    params = nj.init_params(jax.random.key(0), (2, 4, 1))
+    X = jax.random.normal(jax.random.key(1), (10, 2))
+    y = jnp.sin(X[:, :1])
+    return params, X, y
+
+
+def test_unknown_head():
+    with pytest.raises(ValueError, match="head: unknown head 'tanh'; expected one of"):
+        make_model(2, head="tanh")
+    with pytest.raises(ValueError, match="head: unknown head"):
+        Model(("relu",), head="softmax_mse")
+
+
+@pytest.mark.parametrize("rate", [1.0, -0.1, 1.5])
+def test_dropout_rate_outside_zero_one(rate):
+    with pytest.raises(ValueError, match=r"dropout: rate .* must lie in \[0, 1\), got"):
+        make_model(3, dropout=rate)
+    with pytest.raises(ValueError, match=r"dropout: rate .* hidden layer 1"):
+        make_model(3, dropout=(0.1, rate))
+
+
+def test_dropout_rates_of_the_wrong_count_or_type():
+    with pytest.raises(ValueError, match=r"dropout: expected one value or 2 values"):
+        make_model(3, dropout=(0.1, 0.2, 0.3))
+    with pytest.raises(TypeError, match=r"dropout\[0\]: expected a number, got 'half'"):
+        make_model(2, dropout="half")
+
+
+def test_negative_regularizer():
+    with pytest.raises(ValueError, match=r"weight_regularizer_l1\[1\]: expected a non-negative"):
+        make_model(2, weight_regularizer_l1=(0.0, -1e-3))
+    with pytest.raises(ValueError, match="bias_regularizer_l2: expected a non-negative"):
+        Regularizer(bias_regularizer_l2=-5e-4)
+    with pytest.raises(ValueError, match="weight_regularizer_l2: expected a non-negative finite"):
+        Regularizer(weight_regularizer_l2=float("inf"))
+    with pytest.raises(TypeError, match="bias_regularizer_l1: expected a number"):
+        Regularizer(bias_regularizer_l1="small")
+
+
+def test_regularizers_of_the_wrong_count():
+    with pytest.raises(ValueError, match=r"weight_regularizer_l2: expected one value or 3 values"):
+        make_model(3, weight_regularizer_l2=(1e-3, 1e-3))
+    with pytest.raises(TypeError, match=r"regularizers: expected 2 Regularizer objects"):
+        Model(("relu",), regularizers=(Regularizer(),))
+
+
+def test_bad_model_spec():
+    with pytest.raises(TypeError, match="activations: expected a tuple of names"):
+        Model(activations="relu")
+    with pytest.raises(ValueError, match="activation: unknown activation 'tanh'"):
+        make_model(2, activation="tanh")
+    with pytest.raises(ValueError, match=r"activation: expected one name or 2 names"):
+        make_model(3, activation=("relu",))
+    with pytest.raises(ValueError, match="n_layers: expected a positive integer"):
+        make_model(0)
+
+
+def test_model_not_a_model(entry, good):
+    params, X, y = good
+    with pytest.raises(TypeError, match=r"model: expected a nnfs_jax\.model\.Model"):
+        entry(params, X, y, model={"head": "softmax"})
+
+
+def test_model_with_the_wrong_number_of_layers(entry, good):
+    params, X, y = good
+    with pytest.raises(ValueError, match="model: has 2 hidden activations, so it needs 3 dense"):
+        entry(params, X, y, model=make_model(3))
+
+
+def test_activation_given_with_a_model(entry, good):
+    params, X, y = good
+    with pytest.raises(ValueError, match="activation: leave it at its default when model is"):
+        entry(params, X, y, activation="sigmoid", model=make_model(2))
+
+
+def test_dropout_without_a_key(entry, good):
+    params, X, y = good
+    with pytest.raises(ValueError, match=r"key: the model has dropout \(rates \(0.5,\)\)"):
+        entry(params, X, y, model=make_model(2, dropout=0.5))
+    with pytest.raises(ValueError, match="key: the model has dropout"):
+        model_lib.model_forward(params, X, make_model(2, dropout=0.5), training=True)
+
+
+def test_key_not_a_key(entry, good):
+    params, X, y = good
+    model = make_model(2, dropout=0.5)
+    for bad in (0, "key", jnp.zeros(3), jax.random.split(jax.random.key(0))):
+        with pytest.raises(TypeError, match=r"key: expected a (single )?jax\.random key"):
+            entry(params, X, y, model=model, key=bad)
+
+
+def test_key_without_a_model(entry, good):
+    params, X, y = good
+    with pytest.raises(ValueError, match="key: only used with model="):
+        entry(params, X, y, key=jax.random.key(0))
+
+
+def test_softmax_head_labels_are_checked_as_before(entry, good):
+    params, X, y = good
+    with pytest.raises(ValueError, match=r"y: labels must lie in \[0, 3\)"):
+        entry(params, X, y.at[0].set(3), model=make_model(2))
+
+
+@pytest.mark.parametrize("head", ["sigmoid", "linear_mse", "linear_mae"])
+def test_targets_of_the_wrong_shape(entry, head):
+    params = nj.init_params(jax.random.key(0), (2, 4, 3))
+    X = jnp.ones((10, 2))
+    model = make_model(2, head=head)
+    with pytest.raises(ValueError, match=rf"y: {head} targets must have shape \(10, 3\)"):
+        entry(params, X, jnp.zeros((10, 2)), model=model)
+    with pytest.raises(ValueError, match=rf"y: {head} targets must have shape \(10, 3\)"):
+        entry(params, X, jnp.zeros((9, 3)), model=model)
+    # (samples,) is the book's y before .reshape(-1, 1): only for one sigmoid output
+    with pytest.raises(ValueError, match=rf"y: {head} targets must have shape \(10, 3\)"):
+        entry(params, X, jnp.zeros(10), model=model)
+
+
+def test_regression_targets_must_be_two_dimensional(regression):
+    params, X, y = regression
+    with pytest.raises(ValueError, match=r"y: linear_mse targets must have shape \(10, 1\)"):
+        nj.loss(params, X, y[:, 0], model=make_model(2, head="linear_mse"))
+
+
+def test_sigmoid_labels_not_zero_or_one(entry, regression):
+    params, X, _ = regression
+    labels = jnp.zeros((10, 1)).at[3, 0].set(0.5)
+    with pytest.raises(ValueError, match=r"y: sigmoid \(binary\) labels must be 0 or 1, got 0\.5"):
+        entry(params, X, labels, model=make_model(2, head="sigmoid"))
+
+
+@pytest.mark.parametrize("head", ["sigmoid", "linear_mse"])
+def test_targets_not_numeric(entry, regression, head):
+    params, X, _ = regression
+    with pytest.raises(TypeError, match="y: expected a"):
+        entry(params, X, "labels", model=make_model(2, head=head))
+    with pytest.raises(TypeError, match="y: expected a real numeric array"):
+        entry(params, X, jnp.zeros((10, 1), jnp.complex64), model=make_model(2, head=head))
+
+
+def test_regression_targets_with_nan(entry, regression):
+    params, X, y = regression
+    with pytest.raises(ValueError, match="y: contains NaN or inf"):
+        entry(params, X, y.at[2, 0].set(jnp.nan), model=make_model(2, head="linear_mae"))
+
+
+def test_bad_precision(regression):
+    params, X, y = regression
+    with pytest.raises(ValueError, match="precision: only the linear heads use it"):
+        model_lib.model_accuracy(params, X, y > 0, make_model(2, head="sigmoid"), precision=0.1)
+    with pytest.raises(ValueError, match="precision: expected a non-negative number"):
+        model_lib.model_accuracy(params, X, y, make_model(2, head="linear_mse"), precision=-1)
+
+
+def test_model_shape_checks_run_under_the_callers_jit(regression):
+    params, X, y = regression
+    model = make_model(2, head="linear_mse")
+    with pytest.raises(ValueError, match=r"y: linear_mse targets must have shape"):
+        jax.jit(lambda p, x, t: nj.loss(p, x, t, model=model))(params, X, y[:, 0])
+    value = jax.jit(lambda p, x, t: nj.loss(p, x, t, model=model))(params, X, y)
+    assert np.isfinite(float(value))

@@ -266,3 +266,69 @@ def test_forward_is_softmax_of_the_network(x64):
     assert probs.shape == (20, 3)
     sig = nj.forward(params, X, activation="sigmoid")
     assert not np.allclose(sig, probs)
+
+
+# --- dropout (chapter 15) -----------------------------------------------------------------------
+
+# three shapes, as each new shape compiles jax.random's generator anew (slow on a CPU)
+DROPOUT_CASES = [((1, 1), 0.5), ((7, 5), 0.1), ((7, 5), 0.0), ((32, 64), 0.3), ((32, 64), 0.9)]
+
+
+@pytest.mark.parametrize(("shape", "rate"), DROPOUT_CASES)
+def test_dropout_forward_backward(dtype, shape, rate):
+    key = jax.random.key(int(100 * rate))
+    inputs, _, _, dvalues = draws(shape[0], shape[0], shape[1], shape[1], dtype)
+    # The book's Layer_Dropout, drawing from a stand-in for np.random that returns the keep
+    # pattern jax.random.bernoulli gives for this key: the same mask on both sides.
+    keep = np.asarray(jax.random.bernoulli(key, 1 - rate, shape))
+    reference = ref.Layer_Dropout(rate, ref.FixedBinomial(keep))
+    reference.forward(inputs.astype(np.float64))
+    reference.backward(dvalues.astype(np.float64))
+
+    out = layers.dropout(inputs, key, rate)
+    mask = layers.dropout_mask(key, rate, shape, dtype)
+    dinputs = layers.dropout_backward(dvalues, mask)
+    assert out.dtype == dtype and mask.dtype == dtype and dinputs.dtype == dtype
+    np.testing.assert_allclose(mask, reference.binary_mask, **tolerance(dtype))
+    np.testing.assert_allclose(out, reference.output, **tolerance(dtype))
+    np.testing.assert_allclose(dinputs, reference.dinputs, **tolerance(dtype))
+    # the backward is the vjp of the forward for a fixed key
+    _, vjp = jax.vjp(lambda x: layers.dropout(x, key, rate), jnp.asarray(inputs))
+    np.testing.assert_allclose(vjp(jnp.asarray(dvalues))[0], dinputs, **tolerance(dtype))
+
+
+def test_dropout_is_the_identity_at_evaluation():
+    x = jax.random.normal(jax.random.key(0), (6, 4))
+    out = layers.dropout(x, jax.random.key(1), 0.5, training=False)
+    assert out is x
+    reference = ref.Layer_Dropout(0.5)
+    reference.forward(np.asarray(x), training=False)
+    np.testing.assert_array_equal(out, reference.output)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
+def test_dropout_statistics(rate):
+    """Inverted dropout: a fraction `rate` of units is zeroed, the kept ones are scaled by
+    1 / (1 - rate), and so the mean is preserved. With n = 10^6 units the standard error of
+    the dropped fraction is sqrt(rate (1 - rate) / n) <= 5e-4, of the mean
+    sqrt(rate / (1 - rate) / n) <= 2e-3: the bounds below are more than 4 standard errors."""
+    n = 1000
+    out = layers.dropout(jnp.ones((n, n)), jax.random.key(42), rate)
+    dropped = float(jnp.mean(out == 0))
+    assert abs(dropped - rate) < 2.5e-3
+    assert abs(float(jnp.mean(out)) - 1.0) < 1e-2
+    kept = out[out != 0]
+    np.testing.assert_allclose(kept, 1 / (1 - rate), rtol=1e-6)
+
+
+def test_dropout_mask_is_a_function_of_the_key():
+    a = layers.dropout_mask(jax.random.key(0), 0.5, (50, 50), jnp.float32)
+    b = layers.dropout_mask(jax.random.key(0), 0.5, (50, 50), jnp.float32)
+    c = layers.dropout_mask(jax.random.key(1), 0.5, (50, 50), jnp.float32)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    x = jnp.arange(2500.0).reshape(50, 50)
+    np.testing.assert_array_equal(layers.dropout(x, jax.random.key(0), 0.5), x * a)
+    np.testing.assert_array_equal(
+        jax.jit(layers.dropout, static_argnums=2)(x, jax.random.key(0), 0.5), x * a
+    )
