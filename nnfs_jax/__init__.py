@@ -39,7 +39,18 @@ from nnfs_jax.images import (
 )
 from nnfs_jax.layers import forward, init_params, init_params_book
 from nnfs_jax.losses import accuracy, loss
+from nnfs_jax.model import (
+    Model,
+    make_model,
+    model_accuracy,
+    model_data_loss,
+    model_forward,
+    model_loss,
+    model_predictions,
+    model_regularization_loss,
+)
 from nnfs_jax.optim import current_learning_rate, decay_schedule, get_optimizer
+from nnfs_jax.regularization import Regularizer
 from nnfs_jax.train import History, LogEntry, book_setup, train
 
 __version__ = "0.1.0"
@@ -51,6 +62,8 @@ __all__ = [
     "GradientReport",
     "History",
     "LogEntry",
+    "Model",
+    "Regularizer",
     "__version__",
     "accuracy",
     "book_seed",
@@ -71,9 +84,16 @@ __all__ = [
     "load_fashion_mnist",
     "load_image_folder",
     "loss",
+    "make_model",
     "make_sine",
     "make_spiral",
     "make_vertical",
+    "model_accuracy",
+    "model_data_loss",
+    "model_forward",
+    "model_loss",
+    "model_predictions",
+    "model_regularization_loss",
     "optim",
     "read_checkpoint_header",
     "read_idx",

@@ -37,8 +37,7 @@ def quick_compilation():
     """Most XLA optimizations off while this module runs: it compiles some 150 small functions
     (every head x regularization x dropout x depth is a distinct static spec) and runs each
     once or twice, so compiling ~3x faster is what counts. Results change only by round-off."""
-    # a flag rather than a context manager: read back with Config._read to restore it
-    saved = jax.config._read("jax_disable_most_optimizations")
+    saved = jax.config.values["jax_disable_most_optimizations"]
     jax.config.update("jax_disable_most_optimizations", True)
     yield
     jax.config.update("jax_disable_most_optimizations", saved)
