@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format bench experiments clean
+.PHONY: demo test lint format bench experiments fashion-mnist clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: the benchmark table (installs the optional PyTorch CPU build)
+## bench: the benchmark tables (installs the optional PyTorch CPU build; takes minutes)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
+
+## fashion-mnist: install Debian's Fashion-MNIST files (optional, ~31 MB; needs root or sudo)
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+fashion-mnist:
+	@if [ -f $(FASHION_MNIST) ]; then echo "Fashion-MNIST is installed"; else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y dataset-fashion-mnist || \
+	  { $$SUDO apt-get update && $$SUDO apt-get install -y dataset-fashion-mnist; }; fi
 
 ## experiments: run every experiment script, figures into out/
 experiments: $(STAMP)
