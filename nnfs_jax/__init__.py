@@ -51,6 +51,7 @@ from nnfs_jax.model import (
 )
 from nnfs_jax.optim import current_learning_rate, decay_schedule, get_optimizer
 from nnfs_jax.regularization import Regularizer
+from nnfs_jax.search import Improvements, SearchResult, hill_climb, random_search
 from nnfs_jax.train import History, LogEntry, book_setup, train
 
 __version__ = "0.1.0"
@@ -61,9 +62,11 @@ __all__ = [
     "CheckpointError",
     "GradientReport",
     "History",
+    "Improvements",
     "LogEntry",
     "Model",
     "Regularizer",
+    "SearchResult",
     "__version__",
     "accuracy",
     "book_seed",
@@ -77,6 +80,7 @@ __all__ = [
     "grad_autodiff",
     "grad_manual",
     "grad_numerical",
+    "hill_climb",
     "init_params",
     "init_params_book",
     "load_checkpoint",
@@ -95,6 +99,7 @@ __all__ = [
     "model_predictions",
     "model_regularization_loss",
     "optim",
+    "random_search",
     "read_checkpoint_header",
     "read_idx",
     "save_checkpoint",
