@@ -83,16 +83,16 @@ def interleaved(
 def print_table(rows: list[Measurement], reference: str = "nnfs_jax") -> None:
     """One block per workload: each implementation's time and its ratio to `reference`."""
     workloads = list(dict.fromkeys(r.workload for r in rows))
-    print(f"{'workload':<34} {'implementation':<28} {'seconds':>9} {'compile':>8} {'vs ref':>8}")
+    print(f"{'workload':<42} {'implementation':<48} {'seconds':>9} {'compile':>8} {'vs ref':>8}")
     for w in workloads:
         group = [r for r in rows if r.workload == w]
         ref = next((r for r in group if r.implementation.startswith(reference)), None)
         for r in group:
             ratio = f"{r.seconds / ref.seconds:7.1f}x" if ref and ref.seconds > 0 else ""
             compile_s = f"{r.compile_seconds:8.2f}" if r.compile_seconds else ""
-            print(f"{w:<34} {r.implementation:<28} {r.seconds:9.3f} {compile_s:>8} {ratio:>8}")
+            print(f"{w:<42} {r.implementation:<48} {r.seconds:9.3f} {compile_s:>8} {ratio:>8}")
             if r.note:
-                print(f"{'':<34}   ({r.note})")
+                print(f"{'':<42}   ({r.note})")
 
 
 def save_json(rows: list[Measurement], path: str) -> None:

@@ -20,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +37,7 @@ from harness import (
 
 import nnfs_jax as nj
 from nnfs_jax import optim
+from nnfs_jax.train import BOOK_DATA
 
 
 def spiral_setup(samples, sizes):
@@ -149,7 +151,105 @@ def w5(repeats, quick):
     return rows
 
 
-WORKLOADS = {"W3": w3, "W5": w5}
+def torch_random_search(X, y, iterations, block):
+    """Document 000's search in PyTorch, batched: a block of candidates per bmm."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    Xb, idx, best = Xt.expand(block, -1, -1), yt.view(1, -1, 1).expand(block, -1, 1), np.inf
+    for _ in range(0, iterations, block):
+        W1, b1 = (
+            0.05 * torch.randn(block, 2, 3, generator=g),
+            0.05 * torch.randn(block, 1, 3, generator=g),
+        )
+        W2, b2 = (
+            0.05 * torch.randn(block, 3, 3, generator=g),
+            0.05 * torch.randn(block, 1, 3, generator=g),
+        )
+        p = torch.softmax(torch.bmm(torch.relu(torch.bmm(Xb, W1) + b1), W2) + b2, dim=2)
+        loss = -torch.log(torch.gather(p.clamp(1e-7, 1 - 1e-7), 2, idx)).squeeze(2).mean(1)
+        (p.argmax(2) == yt).float().mean(1)
+        best = min(best, float(loss.min()))
+    return best
+
+
+def w1(repeats, quick):
+    iterations, numpy_iterations = (10_000, 2_000) if quick else (100_000, 10_000)
+    nj.book_seed(0)
+    X, y = nj.vertical_data(100, 3)
+    name = f"W1 random search vertical 2-3-3 {iterations:,}"
+    scale = iterations / numpy_iterations
+    with nnfs_numpy():
+        t = interleaved(
+            {"numpy": lambda: book_numpy.random_search_000(X, y, numpy_iterations)}, repeats
+        )
+    rows = [
+        Measurement(
+            name,
+            "numpy (documents' code)",
+            t["numpy"][0] * scale,
+            0,
+            f"timed {numpy_iterations:,} iterations, scaled x{scale:.0f}",
+        )
+    ]
+    torch_runs = {}
+    for threads in (1, 2):
+        with torch_threads(threads):
+            for block in (1_000, 10_000):
+                label = f"pytorch batched (bmm, block {block}, {threads} thr)"
+                torch_runs[label] = interleaved(
+                    {label: lambda b=block: torch_random_search(X, y, iterations, b)}, repeats
+                )[label]
+    label, (median, _, times) = min(torch_runs.items(), key=lambda kv: kv[1][0])
+    rows.append(Measurement(name, label, median, 0, "", times))
+    key = jax.random.key(0)
+
+    def run():
+        return nj.random_search(key, X, y, (2, 3, 3), iterations=iterations).loss
+
+    median, compile_s, times = interleaved({"jax": run}, repeats, warm={"jax"})["jax"]
+    result = nj.random_search(key, X, y, (2, 3, 3), iterations=iterations)
+    with nnfs_numpy():
+        numpy_best = min(loss for _, loss, _ in book_numpy.random_search_000(X, y, iterations))
+    rows.append(
+        Measurement(
+            name,
+            "nnfs_jax random_search",
+            median,
+            compile_s,
+            f"best loss {float(result.loss):.5f} vs the NumPy loop's {numpy_best:.5f} "
+            f"at the same budget",
+            times,
+        )
+    )
+    return rows
+
+
+def w2(repeats, quick):
+    iterations = 2_000 if quick else 10_000
+    return [row for d in ("vertical", "spiral") for row in _w2_one(d, iterations, repeats)]
+
+
+def _w2_one(dataset, iterations, repeats):
+    nj.book_seed(0)
+    X, y = BOOK_DATA[dataset](100, 3)
+    name = f"W2 hill climbing {dataset} 2-3-3 {iterations:,}"
+    with nnfs_numpy():
+        t = interleaved({"numpy": lambda: book_numpy.hill_climb_001(X, y, iterations)}, repeats)
+    key = jax.random.key(0)
+
+    def run():
+        return nj.hill_climb(key, X, y, (2, 3, 3), iterations=iterations).loss
+
+    median, compile_s, times = interleaved({"jax": run}, repeats, warm={"jax"})["jax"]
+    return [
+        Measurement(name, "numpy (documents' code)", t["numpy"][0], 0),
+        Measurement(name, "nnfs_jax hill_climb", median, compile_s, "", times),
+    ]
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W5": w5}
 
 
 def main(argv=None) -> list[Measurement]:

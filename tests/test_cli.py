@@ -185,3 +185,28 @@ def test_experiments_bad_options(args, fragments):
 
 def test_unknown_subcommand():
     assert_one_line_error(nnfs_jax("fly", check=False), "invalid choice: 'fly'")
+
+
+def test_search_prints_the_documents_lines(tmp_path):
+    proc = nnfs_jax("search", "--iterations", "2000", "--out", str(tmp_path))
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("New set of weights found")]
+    assert lines and lines[0].startswith("New set of weights found, iteration: 0 loss: ")
+    assert (tmp_path / "search.png").read_bytes().startswith(PNG)
+    rows = json_lines(
+        nnfs_jax("search", "--method", "hill", "--iterations", "500", "--json").stdout
+    )
+    losses = [r["loss"] for r in rows if "iteration" in r]
+    assert losses == sorted(losses, reverse=True)  # each improvement lowers the loss
+    assert rows[-1]["final"] and rows[-1]["loss"] == pytest.approx(losses[-1])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--method", "annealing"], ["--method", "invalid choice"]),
+        (["--iterations", "-5"], ["--iterations", "positive integer"]),
+        (["--scale", "0"], ["scale"]),
+    ],
+)
+def test_search_bad_options(args, fragments):
+    assert_one_line_error(nnfs_jax("search", *args, check=False), *fragments)
