@@ -138,15 +138,56 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def targets(y: jax.Array, classes: int, dtype) -> tuple[jax.Array, jax.Array]:
+    """The two target arrays of the loop, `(classes, samples)` each: `Y_loss`, the labels as
+    given (sparse, one-hot or soft), which the loss sees; `Y_grad`, the one-hot of their argmax,
+    which the documents' fused rule `p - y` subtracts."""
+    return labels_fm(y, classes, dtype), labels_fm(sparse_labels(y), classes, dtype)
+
+
 @partial(jax.jit, static_argnames="optimizer")
 def _prepare(params, X, y, optimizer):
     """Samples-last inputs and targets, and the optimizer's initial state, in one compiled
     call (op by op, these small steps would each compile on a first run)."""
-    classes = params[-1]["weights"].shape[1]
-    # The loss sees the labels as given; the fused rule subtracts the one-hot of their argmax.
-    Y_loss = labels_fm(y, classes, X.dtype)
-    Y_grad = labels_fm(sparse_labels(y), classes, X.dtype)
+    Y_loss, Y_grad = targets(y, params[-1]["weights"].shape[1], X.dtype)
     return X.T, Y_loss, Y_grad, optimizer.init(params)
+
+
+def update(
+    params: Any, opt_state: optax.OptState, grads: Any, optimizer: optax.GradientTransformation
+) -> tuple[Any, optax.OptState]:
+    """One optimizer step: `optimizer.update`, then `optax.apply_updates`."""
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def metrics_row(
+    params: Params,
+    opt_state: optax.OptState,
+    XT: jax.Array,
+    Y_loss: jax.Array,
+    activations: Sequence[str],
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """What a logged epoch records, measured before its update: (loss, accuracy, learning
+    rate), scalars in the loss's dtype. XT: (n_inputs, samples); Y_loss: (classes, samples)."""
+    loss, accuracy = metrics_fm(params, XT, Y_loss, activations)
+    dtype = loss.dtype
+    return loss, accuracy.astype(dtype), current_learning_rate(opt_state).astype(dtype)
+
+
+def interval_schedule(
+    epochs: int, log_every: int, chunks: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The logging intervals as `(starts, lengths, per_chunk)`: int32 arrays padded with empty
+    intervals (start `epochs`, length 0) to a multiple of `per_chunk = ceil(intervals /
+    chunks)`, so that cut into pieces of `per_chunk` every piece has the same shape and one
+    compilation runs them all."""
+    starts = np.arange(0, epochs, log_every, dtype=np.int32)
+    lengths = np.minimum(log_every, epochs - starts).astype(np.int32)
+    per_chunk = -(-len(starts) // chunks)
+    pad = -len(starts) % per_chunk
+    starts = np.concatenate([starts, np.full(pad, epochs, np.int32)])
+    return starts, np.concatenate([lengths, np.zeros(pad, np.int32)]), per_chunk
 
 
 CHUNKS = 20  # the loop runs as about this many compiled calls; progress is reported between them
@@ -161,12 +202,7 @@ def _run(
     nothing there). Every chunk has the same number of intervals, the last padded with empty
     ones (whose rows are dropped), so one compilation serves the whole run.
     """
-    starts = np.arange(0, epochs, log_every, dtype=np.int32)
-    lengths = np.minimum(log_every, epochs - starts).astype(np.int32)
-    per_chunk = -(-len(starts) // CHUNKS)
-    pad = -len(starts) % per_chunk
-    starts = np.concatenate([starts, np.full(pad, epochs, np.int32)])
-    lengths = np.concatenate([lengths, np.zeros(pad, np.int32)])
+    starts, lengths, per_chunk = interval_schedule(epochs, log_every, CHUNKS)
     carry, chunks = (params, opt_state), []
     for i in range(0, len(starts), per_chunk):
         carry, rows = _train_chunk(
@@ -198,15 +234,11 @@ def _train_chunk(carry, starts, lengths, XT, Y_loss, Y_grad, optimizer, activati
 
     def epoch_step(_, carry):
         params, opt_state = carry
-        grads = gradient(params, XT, Y_grad, activations)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state
+        return update(params, opt_state, gradient(params, XT, Y_grad, activations), optimizer)
 
     def logged_interval(carry, interval):
         start, length = interval
-        loss, accuracy = metrics_fm(carry[0], XT, Y_loss, activations)
-        dtype = loss.dtype
-        row = (start, loss, accuracy.astype(dtype), current_learning_rate(carry[1]).astype(dtype))
+        row = (start, *metrics_row(*carry, XT, Y_loss, activations))
         return jax.lax.fori_loop(0, length, epoch_step, carry), row
 
     return jax.lax.scan(logged_interval, carry, (starts, lengths))

@@ -19,6 +19,8 @@ import numpy_reference as ref
 import pytest
 from conftest import nnfs_initialised
 
+import nnfs_jax as nj
+
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -73,7 +75,7 @@ def assert_figures(result: dict, out: Path) -> None:
 
 def test_every_script_has_the_common_interface():
     scripts = sorted(EXPERIMENTS.glob("e[0-9][0-9]_*.py"))
-    assert [p.name[:3] for p in scripts] == [f"e{i:02d}" for i in range(1, 11)]
+    assert [p.name[:3] for p in scripts] == [f"e{i:02d}" for i in range(1, 17)]
     for path in scripts:
         text = path.read_text()
         assert text.startswith('"""'), path.name
@@ -429,3 +431,173 @@ def test_seed_reaches_the_data(tmp_path):
         X, _ = vertical_data(100, 3)
     np.testing.assert_array_equal(other["data"]["vertical"][0], X)
     assert jax.numpy.zeros(()).dtype == np.float32
+
+
+# --- the book's later chapters (e11-e16, trained by nnfs_jax.fit) ----------------------------
+
+
+def forward_numpy(params, X, head="softmax"):
+    """Dense -> ReLU -> ... -> Dense -> head in float64 NumPy, evaluation mode."""
+    a = np.asarray(X, np.float64)
+    for layer in params[:-1]:
+        a = np.maximum(0, a @ np.asarray(layer["weights"], np.float64) + layer["biases"])
+    z = a @ np.asarray(params[-1]["weights"], np.float64) + params[-1]["biases"]
+    if head == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if head == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    return z
+
+
+def crossentropy_numpy(probs, y):
+    return np.mean(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1 - 1e-7)))
+
+
+def final_line(stdout: str, prefix: str) -> str:
+    return [line for line in stdout.splitlines() if line.startswith(prefix)][-1]
+
+
+def test_e11_regularization(tmp_path):
+    result, stdout = run("e11", tmp_path)
+    assert result["epochs"] == 501 and set(result["runs"]) == {"100, L2", "100, none", "1000, L2"}
+    from nnfs.datasets import spiral_data
+
+    with nnfs_initialised(0):  # the book's order of draws: data, weights, test data
+        X, y = spiral_data(100, 3)
+        np.random.randn(2, 64), np.random.randn(64, 3)  # the two layers' weights
+        X_test, y_test = spiral_data(100, 3)
+    data = result["data"]["100, L2"]
+    for got, want in zip(data, (X, y, X_test, y_test), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert result["histories"]["100, L2"].epoch[-1] == 501
+    for name, run_numbers in result["runs"].items():
+        params = result["params"][name]
+        X_test, y_test = result["data"][name][2:]
+        probs = forward_numpy(params, X_test)
+        accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
+        assert run_numbers["validation_accuracy"] == pytest.approx(accuracy, abs=1 / 300 + 1e-6)
+        assert run_numbers["validation_loss"] == pytest.approx(
+            crossentropy_numpy(probs, y_test), rel=1e-4
+        )
+        w, b = (np.asarray(params[0][k], np.float64) for k in ("weights", "biases"))
+        l2 = 5e-4 * (np.sum(w * w) + np.sum(b * b)) if "L2" in name else 0.0
+        assert run_numbers["regularization_loss"] == pytest.approx(l2, rel=1e-4, abs=1e-12)
+        assert 0.6 < run_numbers["train_accuracy"] <= 1.0
+    # the book's validation line, printed from the same numbers
+    history = result["histories"]["100, L2"]
+    line = f"validation, acc: {history.validation_accuracy[-1]:.3f}, "
+    assert line in stdout and "epoch: 500, acc: " in stdout
+    assert result["runs"]["100, none"]["regularization_loss"] == 0.0
+
+
+def test_e12_dropout(tmp_path):
+    result, stdout = run("e12", tmp_path)
+    assert result["epochs"] == 501
+    X, y, X_test, y_test = result["data"]
+    assert X.shape == (3000, 2) and X_test.shape == (300, 2)
+    params = result["params"]
+    probs = forward_numpy(params, X_test)  # dropout is off at evaluation
+    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
+    numbers = result["dropout"]
+    assert numbers["validation_accuracy"] == pytest.approx(accuracy, abs=1 / 300 + 1e-6)
+    assert numbers["validation_loss"] == pytest.approx(crossentropy_numpy(probs, y_test), rel=1e-4)
+    train = np.mean(np.argmax(forward_numpy(params, X), axis=1) == y)
+    assert numbers["train_accuracy_after"] == pytest.approx(train, abs=1 / 3000 + 1e-6)
+    assert (
+        0.5 < numbers["validation_accuracy"] and 0.5 < result["no_dropout"]["validation_accuracy"]
+    )
+    assert f"validation, acc: {numbers['validation_accuracy']:.3f}" in stdout
+
+
+def test_e13_binary_logistic(tmp_path):
+    result, stdout = run("e13", tmp_path)
+    from nnfs.datasets import spiral_data
+
+    with nnfs_initialised(0):
+        X, y = spiral_data(100, 2)
+    np.testing.assert_array_equal(result["data"][0], X)
+    np.testing.assert_array_equal(result["data"][1], y.reshape(-1, 1))
+    X_test, y_test = result["data"][2:]
+    out = forward_numpy(result["params"], X_test, "sigmoid")
+    accuracy = np.mean((out > 0.5) == y_test)
+    assert result["validation_accuracy"] == pytest.approx(accuracy, abs=1 / 200 + 1e-6)
+    p = np.clip(out, 1e-7, 1 - 1e-7)
+    bce = np.mean(-(y_test * np.log(p) + (1 - y_test) * np.log(1 - p)))
+    assert result["validation_loss"] == pytest.approx(bce, rel=1e-4)
+    assert result["validation_accuracy"] > 0.6  # 1,001 epochs of lr 0.001: on the way
+    assert final_line(stdout, "validation, acc: ") == (
+        f"validation, acc: {result['validation_accuracy']:.3f}, "
+        f"loss: {result['validation_loss']:.3f}"
+    )
+
+
+def test_e14_regression(tmp_path):
+    result, stdout = run("e14", tmp_path)
+    X, y = result["data"]
+    np.testing.assert_allclose(X[:, 0], np.arange(1000) / 1000, rtol=1e-7)
+    np.testing.assert_allclose(y[:, 0], np.sin(2 * np.pi * np.arange(1000) / 1000), atol=1e-7)
+    assert result["precision"] == pytest.approx(np.std(y.astype(np.float64)) / 250, rel=1e-6)
+    prediction = forward_numpy(result["params"], X, "linear")
+    np.testing.assert_allclose(result["prediction"], prediction, atol=1e-5)
+    close = np.abs(prediction - y) < result["precision"]
+    # float32 against float64: a prediction within 1e-5 of the tolerance may fall either side
+    borderline = np.sum(np.abs(np.abs(prediction - y) - result["precision"]) < 1e-5)
+    assert abs(result["accuracy_after"] - close.mean()) <= (borderline + 0.5) / 1000
+    assert result["loss_after"] == pytest.approx(np.mean((prediction - y) ** 2), rel=1e-3)
+    assert result["accuracy_after"] > 0.5
+    assert f"after training (evaluation mode): acc: {result['accuracy_after']:.3f}" in stdout
+
+
+def fashion_mnist_installed() -> bool:
+    import os
+
+    from nnfs_jax.images import FASHION_MNIST_DIR, FASHION_MNIST_ENV
+
+    folder = Path(os.environ.get(FASHION_MNIST_ENV) or FASHION_MNIST_DIR)
+    return folder.is_dir() and len(list(folder.glob("*-ubyte*"))) >= 4
+
+
+@pytest.mark.skipif(
+    not fashion_mnist_installed(),
+    reason="Fashion-MNIST not installed: sudo apt-get install dataset-fashion-mnist",
+)
+def test_e15_fashion_mnist(tmp_path):
+    result, stdout = run("e15", tmp_path)
+    assert result["samples"] == 6000 and result["test_samples"] == 1000 and result["epochs"] == 1
+    _, _, X_test, y_test = nj.load_fashion_mnist()
+    X_test, y_test = X_test[:1000], y_test[:1000]
+    probs = forward_numpy(result["params"], X_test)
+    predicted = np.argmax(probs, axis=1)
+    assert np.mean(predicted != result["predicted"]) < 0.005  # float32 near-ties may flip
+    assert result["test_accuracy"] == pytest.approx(np.mean(result["predicted"] == y_test))
+    assert result["test_loss"] == pytest.approx(crossentropy_numpy(probs, y_test), rel=1e-4)
+    # the book's validation after the last epoch is the same evaluation
+    assert result["validation_accuracy"] == pytest.approx(result["test_accuracy"], abs=1e-6)
+    assert result["test_accuracy"] > 0.5  # one epoch of 47 steps
+    assert "epoch: 1\ntraining, acc: " in stdout and "validation, acc: " in stdout
+
+
+def test_e15_without_the_data_set_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNFS_JAX_FASHION_MNIST", str(tmp_path / "empty"))
+    (path,) = EXPERIMENTS.glob("e15_*.py")
+    spec = importlib.util.spec_from_file_location("experiment_e15_missing", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--quick", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sudo apt-get install dataset-fashion-mnist" in err
+
+
+def test_e16_digits(tmp_path):
+    result, stdout = run("e16", tmp_path)
+    X, _, X_test, y_test = result["data"]
+    assert len(X) + len(X_test) == 1797 and result["epochs"] == 20
+    probs = forward_numpy(result["params"], X_test)
+    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
+    assert result["test_accuracy"] == pytest.approx(accuracy, abs=1 / len(y_test) + 1e-6)
+    assert result["test_loss"] == pytest.approx(crossentropy_numpy(probs, y_test), rel=1e-4)
+    assert result["test_accuracy"] >= 0.95
+    assert f"test set: acc {result['test_accuracy']:.4f}" in stdout
