@@ -765,3 +765,101 @@ def test_bad_evaluate_and_predict_arguments():
             model=regression,
             precision=-1.0,
         )
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "head", "error", "match"),
+    [
+        ("1-D", None, "softmax", ValueError, r"X: expected a 2-D array \(samples, features\)"),
+        ("empty", None, "softmax", ValueError, "X: expected at least one sample"),
+        ("strings", None, "softmax", TypeError, "X: expected a"),
+        (None, "too large", "softmax", ValueError, r"y: labels must lie in \[0, 3\)"),
+        (None, "negative", "softmax", ValueError, r"y: labels must lie in \[0, 3\)"),
+        (None, "float", "softmax", TypeError, "y: sparse labels must be integers"),
+        (None, "one-hot 2", "softmax", ValueError, r"y: one-hot labels must have shape \(15, 3\)"),
+        (None, "one-hot NaN", "softmax", ValueError, "y: contains NaN or inf"),
+        (None, "3-D", "softmax", ValueError, "y: expected sparse labels"),
+        (None, "halves", "sigmoid", ValueError, "y: sigmoid .binary. labels must be 0 or 1"),
+        (None, "column NaN", "linear_mse", ValueError, "y: contains NaN or inf"),
+        (None, "flat", "linear_mae", ValueError, r"y: linear_mae targets must have shape"),
+    ],
+)
+def test_bad_training_data_each_path(X, y, head, error, match):
+    params, X0, y0, options = bad_setup()
+    outputs = {"softmax": 3}.get(head, 1)
+    params = params if outputs == 3 else network((2, 4, 1), 41, jnp.float32)
+    X = {
+        None: X0,
+        "1-D": X0[:, 0],
+        "empty": X0[:0],
+        "strings": np.full((15, 2), "a"),
+    }[X]
+    column = np.zeros((15, 1), np.float32)
+    y = {
+        None: y0,
+        "too large": np.where(y0 == 0, 3, y0),
+        "negative": np.where(y0 == 0, -1, y0),
+        "float": y0.astype(np.float32),
+        "one-hot 2": np.eye(2)[np.minimum(y0, 1)],
+        "one-hot NaN": np.where(np.eye(3)[y0] == 1, np.nan, 0.0),
+        "3-D": np.zeros((15, 3, 1)),
+        "halves": np.full(15, 0.5, np.float32),
+        "column NaN": np.where(np.arange(15)[:, None] == 4, np.nan, column),
+        "flat": column[:, 0],
+    }[y]
+    model = nj.make_model(2, head=head)
+    with pytest.raises(error, match=match):
+        fit(params, X, y, **(options | {"model": model}))
+    with pytest.raises(error, match=match):
+        evaluate(params, X, y, model=model)
+
+
+@pytest.mark.parametrize(
+    ("precision", "error", "match"),
+    [
+        (-1.0, ValueError, "precision: expected a non-negative finite number"),
+        (float("nan"), ValueError, "precision: expected a non-negative finite number"),
+        (float("inf"), ValueError, "precision: expected a non-negative finite number"),
+        ("0.1", TypeError, "precision: expected a number"),
+    ],
+)
+def test_bad_precision_for_the_linear_heads(precision, error, match):
+    _, X, _, options = bad_setup()
+    params = network((2, 4, 1), 40, jnp.float32)
+    model = nj.make_model(2, head="linear_mse")
+    y = np.zeros((15, 1), np.float32)
+    with pytest.raises(error, match=match):
+        fit(params, X, y, **(options | {"model": model, "precision": precision}))
+    with pytest.raises(error, match=match):
+        evaluate(params, X, y, model=model, precision=precision)
+
+
+def test_bad_validation_and_prediction_inputs():
+    params, X, y, options = bad_setup()
+    model = options["model"]
+    nan_X = np.where(X > 0, np.nan, X)
+    with pytest.raises(ValueError, match=r"validation_data\[0\]: contains NaN or inf"):
+        fit(params, X, y, validation_data=(nan_X, y), **options)
+    with pytest.raises(ValueError, match="X: contains NaN or inf"):
+        evaluate(params, nan_X, y, model=model)
+    with pytest.raises(ValueError, match="X: contains NaN or inf"):
+        predict(params, np.where(X > 0, np.inf, X), model=model)
+    for batch_size in (0, -3, 2.0, True):
+        with pytest.raises(ValueError, match="batch_size: expected a positive integer"):
+            predict(params, X, model=model, batch_size=batch_size)
+    with pytest.raises(ValueError, match=r"params\[1\]\['weights'\]"):
+        predict([params[0], network((3, 3), 39, jnp.float32)[0]], X, model=model)
+    adam = optim.adam(0.01)
+    state = adam.init(jax.tree.map(lambda a: jnp.asarray(a, jnp.bfloat16), params))
+    with pytest.raises(ValueError, match=r"initial_state: leaf \d+ has .* dtype bfloat16"):
+        fit(params, X, y, initial_state=state, **(options | {"optimizer": adam}))
+
+
+def test_fit_is_exported_from_the_package():
+    import sys
+
+    module = sys.modules["nnfs_jax.fit"]  # the function `nnfs_jax.fit` shadows the module
+    for name in ("fit", "evaluate", "predict", "FitHistory", "FitLogEntry", "format_epoch"):
+        assert getattr(nj, name) is getattr(module, name)
+        assert name in nj.__all__
+    assert nj.format_log_line is module.format_log_line
