@@ -210,6 +210,31 @@ def current_learning_rate(opt_state: optax.OptState) -> jax.Array:
     return jnp.asarray(jnp.nan, jnp.float32)
 
 
+def check_state(
+    state: Any, optimizer: optax.GradientTransformation, params: Any, name: str = "initial_state"
+) -> optax.OptState:
+    """`state` once it is seen to have the structure, shapes and dtypes of
+    `optimizer.init(params)` (a state of another optimizer or network would otherwise fail
+    deep inside tracing); a ValueError naming `name` otherwise. Nothing is computed: the
+    expected state comes from `jax.eval_shape`."""
+    expected = jax.eval_shape(optimizer.init, params)
+    want, want_def = jax.tree.flatten(expected)
+    got, got_def = jax.tree.flatten(state)
+    if want_def != got_def:
+        raise ValueError(
+            f"{name}: does not have the structure of optimizer.init(params): expected "
+            f"{want_def}, got {got_def}"
+        )
+    for i, (w, g) in enumerate(zip(want, got, strict=True)):
+        shape, dtype = jnp.shape(g), jnp.result_type(g)
+        if shape != w.shape or dtype != w.dtype:
+            raise ValueError(
+                f"{name}: leaf {i} has shape {shape} and dtype {dtype}, but "
+                f"optimizer.init(params) gives {w.shape} {w.dtype}"
+            )
+    return state
+
+
 OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "sgd": sgd,
     "adagrad": adagrad,

@@ -25,10 +25,11 @@ import numpy as np
 import optax
 
 from nnfs_jax import data
+from nnfs_jax.checkpoint import Checkpoint
 from nnfs_jax.feature_major import GRADIENTS, labels_fm, metrics_fm
 from nnfs_jax.layers import Params, init_params_book
 from nnfs_jax.losses import sparse_labels, validate_classifier
-from nnfs_jax.optim import current_learning_rate
+from nnfs_jax.optim import check_state, current_learning_rate
 
 
 class History(NamedTuple):
@@ -94,7 +95,11 @@ def train(
     grad: str = "manual",
     activation: str | Sequence[str] = "relu",
     progress: Callable[[LogEntry], None] | None = None,
-) -> tuple[Params, History]:
+    initial_state: optax.OptState | None = None,
+    initial_epoch: int = 0,
+    resume: Checkpoint | None = None,
+    return_state: bool = False,
+) -> tuple[Params, History] | tuple[Params, optax.OptState, History]:
     """Train the documents' classifier (Dense -> act -> ... -> Dense -> softmax) full-batch.
 
     params: the pytree from `init_params`/`init_params_book`; X: (samples, n_inputs);
@@ -102,10 +107,30 @@ def train(
     optimizer: any optax GradientTransformation, e.g. `nnfs_jax.optim.sgd(1.0)`.
     epochs: how many updates; epochs 0, log_every, 2 * log_every, ... < epochs are logged.
     grad: "manual" (the documents' backward rules) or "autodiff" (`jax.grad`).
-    progress: called with a `LogEntry` at every logged epoch, from inside the compiled loop.
-    Returns (params after `epochs` updates, History).
+    progress: called with a `LogEntry` at every logged epoch, between compiled chunks.
+    initial_state, initial_epoch: continue a run: the optimizer state it ended with
+      (`return_state=True`) and the epochs it had done; epochs are then numbered from
+      `initial_epoch`, so the logged rows line up with the uninterrupted run's.
+    resume: a `Checkpoint` from `load_checkpoint` (saved with `step=` the epochs done): its
+      params, optimizer state and step; pass `params=None`. The continued run equals the
+      uninterrupted one bit for bit (every update is the same computation on the same values).
+    return_state: also return the optimizer state, to save a checkpoint or continue later.
+    Returns (params after `epochs` updates, History), or (params, optimizer state, History)
+    with `return_state=True`.
     """
+    if resume is not None:
+        if not isinstance(resume, Checkpoint):
+            raise TypeError(
+                "resume: expected a nnfs_jax.checkpoint.Checkpoint (from load_checkpoint), "
+                f"got {type(resume).__name__}"
+            )
+        if params is not None:
+            raise ValueError("params: pass None with resume= (the checkpoint holds them)")
+        if initial_state is not None or initial_epoch:
+            raise ValueError("resume: give either resume= or initial_state/initial_epoch")
+        params, initial_state, initial_epoch = resume.params, resume.opt_state, resume.step
     params, X, y, activations = validate_classifier(params, X, y, activation)
+    initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
     epochs = _positive_int(epochs, "epochs")
     log_every = _positive_int(log_every, "log_every")
     if grad not in GRADIENTS:
@@ -116,8 +141,14 @@ def train(
         )
     if progress is not None and not callable(progress):
         raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
+    if not isinstance(return_state, bool):
+        raise TypeError(f"return_state: expected True or False, got {return_state!r}")
+    if initial_state is not None:
+        initial_state = check_state(initial_state, optimizer, params)
     XT, Y_loss, Y_grad, opt_state = _prepare(params, X, y, optimizer)
-    return _run(
+    if initial_state is not None:
+        opt_state = initial_state
+    params, opt_state, history = _run(
         params,
         opt_state,
         XT,
@@ -129,12 +160,20 @@ def train(
         epochs,
         log_every,
         progress,
+        initial_epoch,
     )
+    return (params, opt_state, history) if return_state else (params, history)
 
 
 def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
     return int(value)
 
 
@@ -194,7 +233,18 @@ CHUNKS = 20  # the loop runs as about this many compiled calls; progress is repo
 
 
 def _run(
-    params, opt_state, XT, Y_loss, Y_grad, optimizer, activations, grad, epochs, log_every, progress
+    params,
+    opt_state,
+    XT,
+    Y_loss,
+    Y_grad,
+    optimizer,
+    activations,
+    grad,
+    epochs,
+    log_every,
+    progress,
+    initial_epoch=0,
 ):
     """Drive `_train_chunk` over all logging intervals, a chunk of intervals per call.
 
@@ -220,10 +270,16 @@ def _run(
         if progress is not None:
             for row in zip(*(np.asarray(r) for r in rows), strict=True):
                 if row[0] < epochs:
-                    progress(LogEntry(int(row[0]), epochs, *(float(v) for v in row[1:])))
+                    progress(
+                        LogEntry(
+                            initial_epoch + int(row[0]),
+                            initial_epoch + epochs,
+                            *(float(v) for v in row[1:]),
+                        )
+                    )
     n_logs = -(-epochs // log_every)
-    history = History(*(jnp.concatenate(parts)[:n_logs] for parts in zip(*chunks, strict=True)))
-    return carry[0], history
+    epoch, *rest = (jnp.concatenate(parts)[:n_logs] for parts in zip(*chunks, strict=True))
+    return *carry, History(epoch + initial_epoch, *rest)
 
 
 @partial(jax.jit, static_argnames=("optimizer", "activations", "grad"))

@@ -213,3 +213,53 @@ def test_bad_data_is_caught_before_training():
         train(params, X, y.at[0].set(7), optimizer=optim.sgd(), epochs=3)
     with pytest.raises(ValueError, match="draw: expected a positive integer"):
         book_setup(draw=0)
+
+
+@pytest.mark.parametrize("optimizer", [optim.sgd(0.5, decay=1e-3, momentum=0.9), optim.adam(0.02)])
+def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path, optimizer):
+    params, X, y = book_setup()
+    whole, whole_history = train(params, X, y, optimizer=optimizer, epochs=300, log_every=50)
+    half, state, first = train(
+        params, X, y, optimizer=optimizer, epochs=150, log_every=50, return_state=True
+    )
+    path = nj.save_checkpoint(tmp_path / "run.npz", params=half, opt_state=state, step=150)
+    checkpoint = nj.load_checkpoint(path, like={"params": half, "opt_state": state})
+    resumed, second = train(
+        None, X, y, optimizer=optimizer, epochs=150, log_every=50, resume=checkpoint
+    )
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)  # bit for bit
+    for field in History._fields:
+        joined = np.concatenate([getattr(first, field), getattr(second, field)])
+        np.testing.assert_array_equal(joined, getattr(whole_history, field))
+    # initial_state/initial_epoch is the same continuation without a file
+    again, _ = train(
+        half,
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=150,
+        log_every=50,
+        initial_state=state,
+        initial_epoch=150,
+    )
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_resume_arguments(tmp_path):
+    params, X, y = book_setup()
+    sgd = optim.sgd(1.0, momentum=0.5)
+    with pytest.raises(TypeError, match=r"resume: expected a nnfs_jax\.checkpoint\.Checkpoint"):
+        train(None, X, y, optimizer=sgd, epochs=2, resume={"params": params})
+    _, state, _ = train(params, X, y, optimizer=sgd, epochs=2, return_state=True)
+    path = nj.save_checkpoint(tmp_path / "c.npz", params=params, opt_state=state, step=2)
+    checkpoint = nj.load_checkpoint(path, like={"params": params, "opt_state": state})
+    with pytest.raises(ValueError, match="params: pass None with resume="):
+        train(params, X, y, optimizer=sgd, epochs=2, resume=checkpoint)
+    with pytest.raises(ValueError, match="initial_state: does not have the structure"):
+        train(params, X, y, optimizer=optim.adam(), epochs=2, initial_state=state)
+    with pytest.raises(ValueError, match="initial_epoch: expected a non-negative integer"):
+        train(params, X, y, optimizer=sgd, epochs=2, initial_state=state, initial_epoch=-1)
+    with pytest.raises(TypeError, match="return_state: expected True or False"):
+        train(params, X, y, optimizer=sgd, epochs=2, return_state="yes")
