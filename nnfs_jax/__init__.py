@@ -61,6 +61,16 @@ from nnfs_jax.model import (
 from nnfs_jax.optim import current_learning_rate, decay_schedule, get_optimizer
 from nnfs_jax.regularization import Regularizer
 from nnfs_jax.search import Improvements, SearchResult, hill_climb, random_search
+from nnfs_jax.sweep import (
+    LogUniform,
+    SweepProgress,
+    SweepResult,
+    Uniform,
+    configurations,
+    log_uniform,
+    sweep,
+    uniform,
+)
 from nnfs_jax.train import History, LogEntry, book_setup, train
 
 __version__ = "0.1.0"
@@ -75,14 +85,19 @@ __all__ = [
     "History",
     "Improvements",
     "LogEntry",
+    "LogUniform",
     "Model",
     "Regularizer",
     "SearchResult",
+    "SweepProgress",
+    "SweepResult",
+    "Uniform",
     "__version__",
     "accuracy",
     "book_seed",
     "book_setup",
     "compare_gradients",
+    "configurations",
     "current_learning_rate",
     "decay_schedule",
     "evaluate",
@@ -102,6 +117,7 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_image_folder",
+    "log_uniform",
     "loss",
     "make_model",
     "make_sine",
@@ -121,6 +137,8 @@ __all__ = [
     "save_checkpoint",
     "sine_data",
     "spiral_data",
+    "sweep",
     "train",
+    "uniform",
     "vertical_data",
 ]

@@ -365,6 +365,183 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+# --- sweep -----------------------------------------------------------------------------------
+
+
+def add_sweep(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="train many configurations in one compiled call (a hyperparameter sweep)",
+        description="Train the classifier once per configuration: every combination of the "
+        "axes' values (comma-separated lists) times --seeds seeds, on the documents' data "
+        "(shared, drawn from NumPy's RNG seeded with --seed) or, with --data-per-seed, on "
+        "each seed's own draw of the data. Prints the table sorted by final loss.",
+    )
+    common_options(p, "first seed: the seeds are SEED .. SEED + SEEDS - 1")
+    p.add_argument("--optimizer", choices=("sgd", "adagrad", "rmsprop", "adam"), default="sgd")
+    p.add_argument("--lr", type=float_list, default=[0.01, 0.1, 1.0], help="learning rates")
+    p.add_argument("--decay", type=float_list, help="1/t decays, e.g. 0,1e-3")
+    p.add_argument("--momentum", type=float_list, help="SGD momentums, e.g. 0,0.5,0.9")
+    p.add_argument("--epsilon", type=float_list, help="adagrad / rmsprop / adam epsilons")
+    p.add_argument("--rho", type=float_list, help="rmsprop cache decays")
+    p.add_argument("--beta1", type=float_list, help="adam beta_1 values")
+    p.add_argument("--beta2", type=float_list, help="adam beta_2 values")
+    p.add_argument("--scale", type=float_list, default=[0.01], help="initial weight scales")
+    p.add_argument(
+        "--hidden",
+        type=int_list,
+        nargs="+",
+        default=[[64]],
+        help="architectures: hidden widths, e.g. '64' or '64 32,32' (two architectures)",
+    )
+    p.add_argument("--seeds", type=positive_int, default=4, help="seeds per configuration")
+    p.add_argument("--data", choices=("spiral", "vertical"), default="spiral")
+    p.add_argument("--samples", type=positive_int, default=100, help="samples per class")
+    p.add_argument("--classes", type=positive_int, default=3)
+    p.add_argument(
+        "--data-per-seed",
+        action="store_true",
+        help="each seed draws its own data (jax.random) instead of sharing the documents' draw",
+    )
+    p.add_argument("--epochs", type=positive_int, default=1001)
+    p.add_argument("--log-every", type=positive_int, default=100)
+    p.add_argument("--budget", type=positive_int, default=512, help="memory budget per chunk, MiB")
+    p.add_argument("--top", type=positive_int, default=10, help="table rows printed (text)")
+    p.add_argument(
+        "--heatmap",
+        help="the two axes of the heatmap, e.g. lr,momentum (default: the first two swept)",
+    )
+    p.set_defaults(run=run_sweep)
+
+
+SWEEP_AXES = {
+    "lr": "learning_rate",
+    "decay": "decay",
+    "momentum": "momentum",
+    "epsilon": "epsilon",
+    "rho": "rho",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
+    "scale": "scale",
+}
+
+
+def run_sweep(args: argparse.Namespace, out: Output) -> int:
+    import functools
+
+    import jax
+    import numpy as np
+
+    import nnfs_jax as nj
+    from nnfs_jax.sweep import DIVERGE_ABOVE, configurations, hyperparameter_names, sweep
+    from nnfs_jax.train import BOOK_DATA
+
+    takes = set(hyperparameter_names(args.optimizer)) | {"scale"}
+    axes = {}
+    for option, name in SWEEP_AXES.items():
+        values = getattr(args, option)
+        if values is None:
+            continue
+        if name not in takes:
+            raise UsageError(f"--{option}: the {args.optimizer} optimizer has no {name}")
+        axes[name] = values
+    axes["hidden"] = [tuple(h) for h in args.hidden]
+    if args.data_per_seed:
+        make = {"spiral": nj.make_spiral, "vertical": nj.make_vertical}[args.data]
+        data = functools.partial(make, samples=args.samples, classes=args.classes)
+    else:
+        nj.book_seed(args.seed)
+        X, y = BOOK_DATA[args.data](args.samples, args.classes)
+        data = (X.astype("float64") if args.float64 else X, y)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    heatmap = _heatmap_axes(args.heatmap, axes)
+    configs = configurations(axes, optimizer=args.optimizer, seeds=seeds)
+    bar = ProgressBar(len(configs), "sweep", not args.quiet and not args.json)
+
+    def report(p) -> None:
+        bar.update(p.configs_done, f"chunk {p.chunk}/{p.chunks}")
+
+    start = time.perf_counter()
+    result = sweep(
+        data,
+        axes,
+        optimizer=args.optimizer,
+        seeds=seeds,
+        epochs=args.epochs,
+        log_every=args.log_every,
+        memory_budget=args.budget * 2**20,
+        progress=report,
+    )
+    seconds = time.perf_counter() - start
+    bar.close()
+    rows = result.table()
+    names = [SWEEP_AXES_BY_NAME.get(k, k) for k in (*axes, "seed")]
+    out.text(
+        f"{len(rows)} configurations, {args.epochs} epochs each, in {seconds:.2f} s including "
+        f"compilation ({result.chunks} chunk(s)); best first:"
+    )
+    out.text(" ".join(f"{n:>10}" for n in names) + f" {'loss':>10} {'accuracy':>9} {'diverged':>9}")
+    for row in rows:
+        text = None
+        if row["rank"] < args.top or row["rank"] == len(rows) - 1:
+            cells = " ".join(f"{_cell(row[k]):>10}" for k in (*axes, "seed"))
+            diverged = "" if row["diverged_at"] is None else f"epoch {row['diverged_at']}"
+            text = f"{cells} {row['final_loss']:10.6f} {row['accuracy']:9.4f} {diverged:>9}"
+        out.record(row, text)
+    diverged = int(np.sum(result.diverged))
+    out.record(
+        {
+            "final": True,
+            "configs": len(rows),
+            "diverged": diverged,
+            "epochs": args.epochs,
+            "chunks": result.chunks,
+            "devices": jax.device_count(),
+            "seconds": seconds,
+        },
+        f"{diverged} of {len(rows)} configurations diverged (loss NaN, inf, or above "
+        f"{DIVERGE_ABOVE:g}x its starting value)"
+        if diverged
+        else None,
+    )
+    if args.out:
+        from nnfs_jax import plot
+
+        paths = [
+            result.to_csv(out_path(args, "sweep.csv")),
+            result.to_jsonl(out_path(args, "sweep.jsonl")),
+        ]
+        paths += plot.sweep_figures(result, args.out, heatmap=heatmap)
+        for path in paths:
+            out.record({"file": str(path)}, f"wrote {path}")
+    return 0
+
+
+SWEEP_AXES_BY_NAME = {name: option for option, name in SWEEP_AXES.items()}
+
+
+def _cell(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _heatmap_axes(text: str | None, axes: dict) -> tuple[str, str] | None:
+    """The heatmap's (x, y) axis names from '--heatmap lr,momentum', checked against the
+    axes swept; None to let the figure pick."""
+    if text is None:
+        return None
+    options = [t.strip() for t in text.split(",")]
+    if len(options) != 2 or any(o not in SWEEP_AXES and o != "hidden" for o in options):
+        raise UsageError(
+            f"--heatmap: expected two of {', '.join([*SWEEP_AXES, 'hidden'])}, e.g. lr,momentum;"
+            f" got {text!r}"
+        )
+    names = tuple(SWEEP_AXES.get(o, o) for o in options)
+    for option, name in zip(options, names, strict=True):
+        if name not in axes:
+            raise UsageError(f"--heatmap: --{option} is not swept (give it values)")
+    return names
+
+
 # --- gradcheck -------------------------------------------------------------------------------
 
 
@@ -632,7 +809,7 @@ def build_parser() -> Parser:
     parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for add in (add_train, add_search, add_gradcheck, add_derivative, add_experiments):
+    for add in (add_train, add_search, add_sweep, add_gradcheck, add_derivative, add_experiments):
         add(sub)
     return parser
 

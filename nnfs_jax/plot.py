@@ -458,3 +458,108 @@ def misclassified(
     if title is None:
         title = f"{np.sum(y_true != y_pred)} of {len(y_true)} misclassified; the first {len(wrong)}"
     return image_grid(np.asarray(images)[wrong], captions, path, ncols=ncols, title=title)
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+
+def _axis_label(value: Any) -> str:
+    if isinstance(value, tuple):  # hidden widths
+        return "-".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_heatmap(
+    xs: Sequence,
+    ys: Sequence,
+    mean: Any,
+    spread: Any,
+    path: PathLike,
+    *,
+    xlabel: str,
+    ylabel: str,
+    metric: str = "final loss",
+    diverged: Any = None,
+    title: str | None = None,
+) -> Path:
+    """A sweep's `metric` over two axes: each cell coloured by the mean over seeds (and any
+    other axes), with "mean ± standard deviation" written in it, and the number of diverged
+    configurations ("n div") where there are any. mean, spread, diverged: (len(ys), len(xs))."""
+    mean, spread = np.asarray(mean, float), np.asarray(spread, float)
+    fig, (ax,) = new_figure(size=(1.2 * len(xs) + 3.0, 0.7 * len(ys) + 2.5))
+    image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis", aspect="auto", origin="lower")
+    fig.colorbar(image, ax=ax, label=f"{metric} (mean)")
+    ax.set_xticks(range(len(xs)), [_axis_label(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_axis_label(v) for v in ys])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for iy in range(len(ys)):
+        for ix in range(len(xs)):
+            text = "" if np.isnan(mean[iy, ix]) else f"{mean[iy, ix]:.3g}\n±{spread[iy, ix]:.2g}"
+            if diverged is not None and np.asarray(diverged)[iy, ix]:
+                text += f"\n{int(np.asarray(diverged)[iy, ix])} div"
+            ax.text(ix, iy, text, ha="center", va="center", fontsize="x-small", color="w")
+    ax.set_title(title or f"{metric}: mean ± spread over seeds")
+    return save(fig, path)
+
+
+def sweep_figures(result: Any, out: PathLike, *, heatmap: tuple[str, str] | None = None) -> list:
+    """A `SweepResult`'s figures in folder `out`: `sweep_heatmap.png` (final loss over two
+    axes, by default the first two swept, else the one swept against the seed),
+    `sweep_curves.png` (learning curves of the best and the worst configuration that did not
+    diverge, and of the first diverged one) and `sweep_boundary.png` (the best model's
+    decision boundary, on its data when its inputs are 2-D). Returns the paths written."""
+    out = Path(out)
+    paths = []
+    swept = result.swept_axes()
+    x_axis, y_axis = heatmap or ([*swept, "seed", "seed"][:2] if swept else ("seed", "seed"))
+    if x_axis == y_axis:
+        y_axis = "seed"
+    xs, ys, mean, std, diverged = result.grid(x_axis, y_axis)
+    paths.append(
+        sweep_heatmap(
+            xs,
+            ys,
+            mean,
+            std,
+            out / "sweep_heatmap.png",
+            xlabel=x_axis,
+            ylabel=y_axis,
+            diverged=diverged,
+        )
+    )
+    order = [int(i) for i in result.order()]
+    fine = [i for i in order if not result.diverged[i]]
+    curves = {}
+    if fine:
+        curves[f"best: {_describe(result.configs[fine[0]], swept)}"] = fine[0]
+        if len(fine) > 1:
+            curves[f"worst: {_describe(result.configs[fine[-1]], swept)}"] = fine[-1]
+    bad = [i for i in order if result.diverged[i]]
+    if bad:
+        curves[f"diverged: {_describe(result.configs[bad[0]], swept)}"] = bad[0]
+    paths.append(
+        learning_curves(
+            {label: result.history_of(i) for label, i in curves.items()},
+            out / "sweep_curves.png",
+        )
+    )
+    best = order[0]
+    _, X, y, _ = result.setup(best)
+    if np.shape(X)[1] == 2:
+        paths.append(
+            decision_boundary(
+                result.params[best],
+                X,
+                y,
+                out / "sweep_boundary.png",
+                activation=result.activation,
+                title=f"best: {_describe(result.configs[best], swept)}",
+            )
+        )
+    return paths
+
+
+def _describe(config: dict, axes: Sequence[str]) -> str:
+    shown = [*axes, "seed"]
+    return ", ".join(f"{k}={_axis_label(config[k])}" for k in shown)

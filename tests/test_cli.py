@@ -210,3 +210,68 @@ def test_search_prints_the_documents_lines(tmp_path):
 )
 def test_search_bad_options(args, fragments):
     assert_one_line_error(nnfs_jax("search", *args, check=False), *fragments)
+
+
+# --- sweep -----------------------------------------------------------------------------------
+
+
+def test_sweep_json_lines_and_figures(tmp_path):
+    proc = nnfs_jax(
+        "sweep",
+        "--lr",
+        "0.1,1,1000",
+        "--momentum",
+        "0,0.5",
+        "--seeds",
+        "2",
+        "--epochs",
+        "51",
+        "--log-every",
+        "25",
+        "--hidden",
+        "8",
+        "--json",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
+    rows = json_lines(proc.stdout)  # every line is one JSON object
+    configs = [r for r in rows if "rank" in r]
+    assert [r["rank"] for r in configs] == list(range(12))
+    assert {r["learning_rate"] for r in configs} == {0.1, 1.0, 1000.0}
+    assert [r["diverged_at"] is not None for r in configs] == [False] * 8 + [True] * 4
+    losses = [r["final_loss"] for r in configs[:8]]
+    assert losses == sorted(losses)
+    final = next(r for r in rows if r.get("final"))
+    assert final["configs"] == 12 and final["diverged"] == 4 and final["seconds"] > 0
+    files = {r["file"].rsplit("/", 1)[-1] for r in rows if "file" in r}
+    assert files == {
+        "sweep.csv",
+        "sweep.jsonl",
+        "sweep_heatmap.png",
+        "sweep_curves.png",
+        "sweep_boundary.png",
+    }
+    for name in ("sweep_heatmap.png", "sweep_curves.png", "sweep_boundary.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+    assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 13
+
+
+def test_sweep_text_table():
+    proc = nnfs_jax("sweep", "--lr", "0.5", "--seeds", "2", "--epochs", "11", "--hidden", "4")
+    assert "2 configurations, 11 epochs each" in proc.stdout
+    assert "loss" in proc.stdout and "accuracy" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--lr", "0.1,-1"), "learning_rate: expected a finite number >= 0, got -1.0"),
+        (("--momentum", "0.5,1"), "momentum: expected a number in [0, 1), got 1.0"),
+        (("--seeds", "0"), "--seeds"),
+        (("--optimizer", "adam", "--momentum", "0.5"), "the adam optimizer has no momentum"),
+        (("--heatmap", "lr,rho"), "--heatmap"),
+    ],
+)
+def test_sweep_bad_options(args, fragment):
+    assert_one_line_error(nnfs_jax("sweep", "--epochs", "3", *args, check=False), fragment)

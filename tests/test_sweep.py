@@ -1,0 +1,315 @@
+"""`nnfs_jax.sweep`: every configuration trains exactly as `train` trains it alone."""
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+import nnfs_jax as nj
+from nnfs_jax import plot
+from nnfs_jax.sweep import (
+    SweepProgress,
+    _sweep_chunk,
+    configurations,
+    log_uniform,
+    sweep,
+    uniform,
+)
+from nnfs_jax.train import train
+
+PNG = b"\x89PNG\r\n\x1a\n"
+HIDDEN = (8,)  # small networks keep the tests quick; the 2-64-3 run is the benchmark's
+
+
+def spiral(dtype=np.float32, samples=30):
+    nj.book_seed(0)
+    X, y = nj.spiral_data(samples, 3)
+    return X.astype(dtype), y
+
+
+def assert_trajectories_equal_train(result, indices, tolerance, through, accuracy=None):
+    """Configuration i's logged losses equal `train`'s on `result.setup(i)` through epoch
+    `through`, and its learning rates; with `accuracy`, its final accuracy to that."""
+    for i in indices:
+        params, X, y, optimizer = result.setup(i)
+        final, history = train(
+            params, X, y, optimizer=optimizer, epochs=result.epochs, log_every=result.log_every
+        )
+        logged = np.asarray(history.epoch) <= through
+        np.testing.assert_array_equal(result.history.epoch, history.epoch)
+        err = np.max(np.abs(np.asarray(history.loss)[logged] - result.history.loss[i][logged]))
+        assert err <= tolerance, (result.configs[i], err)
+        np.testing.assert_allclose(
+            result.history.learning_rate[i], history.learning_rate, rtol=1e-6
+        )
+        if accuracy is not None:
+            final_accuracy = float(nj.accuracy(nj.forward(final, X), y))
+            assert abs(final_accuracy - result.final_accuracy[i]) <= accuracy
+
+
+def test_float64_trajectories_equal_train_through_epoch_500(x64):
+    data = spiral(np.float64)
+    result = sweep(
+        data,
+        {"learning_rate": [0.5], "momentum": [0.0, 0.5], "hidden": [HIDDEN]},
+        seeds=2,
+        epochs=501,
+        log_every=50,
+    )
+    assert len(result) == 4 and result.history.loss.dtype == np.float64
+    assert_trajectories_equal_train(result, range(4), 1e-9, 500)
+
+
+def test_float32_trajectories_equal_train_through_epoch_300():
+    result = sweep(
+        spiral(),
+        {"learning_rate": [0.1], "decay": [0.0, 1e-3], "hidden": [HIDDEN]},
+        seeds=2,
+        epochs=301,
+        log_every=50,
+    )
+    assert result.history.loss.dtype == np.float32
+    # a non-chaotic setting: the final accuracies agree too
+    assert_trajectories_equal_train(result, range(len(result)), 1e-5, 300, accuracy=1e-3)
+
+
+def test_other_optimizers_deeper_networks_and_per_seed_data(x64):
+    # The general path (two hidden layers, sigmoid), Adam's hyperparameters as axes, and a
+    # key-based generator: every seed trains on its own draw of the data.
+    data = functools.partial(nj.make_spiral, samples=20, classes=3)
+    result = sweep(
+        data,
+        {"learning_rate": [0.05], "beta_1": [0.8, 0.9], "hidden": [(6, 5)]},
+        optimizer="adam",
+        seeds=[3, 4],
+        epochs=101,
+        log_every=25,
+        activation="sigmoid",
+    )
+    X3, _ = result.setup(0)[1:3]
+    X4, _ = result.setup(1)[1:3]
+    assert not np.allclose(X3, X4)  # each seed its own data
+    for i in range(len(result)):
+        params, X, y, optimizer = result.setup(i)
+        _, history = train(
+            params, X, y, optimizer=optimizer, epochs=101, log_every=25, activation="sigmoid"
+        )
+        np.testing.assert_allclose(result.history.loss[i], history.loss, rtol=0, atol=1e-9)
+
+
+def test_divergence_is_isolated_and_reported_at_its_epoch():
+    data = spiral()
+    axes = {"learning_rate": [0.1, 0.5], "hidden": [HIDDEN]}
+    plain = sweep(data, axes, seeds=2, epochs=301, log_every=50)
+    wild = sweep(
+        data, {**axes, "learning_rate": [0.1, 0.5, 1e3, 1e20]}, seeds=2, epochs=301, log_every=50
+    )
+    assert list(wild.diverged) == [False] * 4 + [True] * 4
+    # The others' numbers are those of the sweep without the diverging rates.
+    for name in ("loss", "accuracy", "learning_rate"):
+        np.testing.assert_allclose(
+            getattr(wild.history, name)[:4], getattr(plain.history, name), rtol=1e-6
+        )
+    np.testing.assert_allclose(wild.final_loss[:4], plain.final_loss, rtol=1e-6)
+    # lr 1e3: the loss jumps to the clip (finite) - diverged where train's loss first passes
+    # 4x its start; lr 1e20: NaN, and NaN results.
+    for i in (4, 6):
+        params, X, y, optimizer = wild.setup(i)
+        _, history = train(params, X, y, optimizer=optimizer, epochs=301, log_every=1)
+        loss = np.asarray(history.loss)
+        bad = ~np.isfinite(loss) | (loss > 4 * loss[0])
+        assert wild.diverged_at[i] == np.flatnonzero(bad)[0]
+    assert np.isnan(wild.final_loss[6]) and np.isnan(wild.final_accuracy[6])
+    table = wild.table()
+    assert [row["diverged_at"] is not None for row in table] == [False] * 4 + [True] * 4
+    assert table[0]["final_loss"] <= table[3]["final_loss"]
+
+
+def test_one_compilation_per_architecture_reused_across_calls():
+    data = spiral()
+    sweep(data, {"learning_rate": [0.2], "hidden": [HIDDEN]}, seeds=2, epochs=301, log_every=50)
+    before = _sweep_chunk._cache_size()
+    # other values, other seeds, a new but equal data set: the compiled chunk is reused
+    sweep(
+        (data[0] + 1, data[1]),
+        {"learning_rate": [0.7], "momentum": [0.3], "scale": [0.1], "hidden": [HIDDEN]},
+        seeds=[5, 6],
+        epochs=301,
+        log_every=50,
+    )
+    assert _sweep_chunk._cache_size() == before
+    # two architectures in one call: one more compilation, for the new shape only
+    sweep(
+        data, {"learning_rate": [0.2], "hidden": [HIDDEN, (5,)]}, seeds=2, epochs=301, log_every=50
+    )
+    assert _sweep_chunk._cache_size() == before + 1
+
+
+def test_memory_budget_splits_into_chunks_with_progress():
+    data = spiral()
+    axes = {"learning_rate": [0.1, 0.2, 0.3, 0.4, 0.5], "hidden": [HIDDEN]}
+    whole = sweep(data, axes, seeds=4, epochs=101, log_every=50, block=4)
+    seen = []
+    budget = 170_000  # bytes: 12 configurations at a time
+    parts = sweep(
+        data,
+        axes,
+        seeds=4,
+        epochs=101,
+        log_every=50,
+        block=4,
+        memory_budget=budget,
+        progress=seen.append,
+    )
+    assert parts.chunks > 1 and parts.chunk_size < len(parts)
+    assert [p.chunk for p in seen] == list(range(1, parts.chunks + 1))
+    assert all(isinstance(p, SweepProgress) and p.configs == 20 for p in seen)
+    assert seen[-1].configs_done == 20
+    np.testing.assert_allclose(parts.history.loss, whole.history.loss, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"memory_budget: .* too small"):
+        sweep(data, axes, epochs=101, memory_budget=1000)
+
+
+def test_random_sampling():
+    key = jax.random.key(7)
+    axes = {"learning_rate": log_uniform(1e-3, 1.0), "momentum": uniform(0.0, 0.9)}
+    configs = configurations(axes, seeds=2, samples=5, key=key)
+    assert len(configs) == 10
+    rates = np.array([c["learning_rate"] for c in configs])
+    assert np.all((rates >= 1e-3) & (rates < 1.0)) and len(set(rates)) == 5
+    assert all(0 <= c["momentum"] < 0.9 for c in configs)
+    assert configs == configurations(axes, seeds=2, samples=5, key=key)
+    assert configs != configurations(axes, seeds=2, samples=5, key=jax.random.key(8))
+    # grid axes multiply the draws
+    assert len(configurations({**axes, "decay": [0, 1e-3]}, samples=5, key=key)) == 10
+
+
+def test_results_table_files_and_figures(tmp_path):
+    result = sweep(
+        spiral(),
+        {"learning_rate": [0.1, 0.5, 1e3], "momentum": [0.0, 0.5], "hidden": [HIDDEN]},
+        seeds=2,
+        epochs=101,
+        log_every=50,
+    )
+    table = result.table()
+    losses = [row["final_loss"] for row in table]
+    assert losses[:8] == sorted(losses[:8])
+    assert set(table[0]) >= {"learning_rate", "momentum", "seed", "final_loss", "accuracy"}
+    rows = [
+        json.loads(line)
+        for line in result.to_jsonl(tmp_path / "s.jsonl").read_text().split("\n")
+        if line
+    ]
+    assert rows == json.loads(json.dumps(table))
+    csv_lines = result.to_csv(tmp_path / "s.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("rank,index,learning_rate") and len(csv_lines) == 13
+    assert result.history_of(0).loss.shape == (3,)
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave nothing behind
+    paths = plot.sweep_figures(result, tmp_path / "figs", heatmap=("learning_rate", "momentum"))
+    assert [p.name for p in paths] == [
+        "sweep_heatmap.png",
+        "sweep_curves.png",
+        "sweep_boundary.png",
+    ]
+    for path in paths:
+        assert path.read_bytes().startswith(PNG)
+
+
+FOUR_DEVICES = textwrap.dedent(
+    """
+    import os, sys
+    import jax
+    jax.config.update("jax_num_cpu_devices", 4)
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    import nnfs_jax as nj
+    from nnfs_jax.sweep import sweep
+    from nnfs_jax.train import train
+    assert jax.device_count() == 4
+    nj.book_seed(0)
+    X, y = nj.spiral_data(30, 3)
+    result = sweep((X.astype(np.float64), y), {AXES}, seeds=3, epochs=501, log_every=50, block=2)
+    for i in (0, len(result) - 1):
+        params, X1, y1, optimizer = result.setup(i)
+        _, history = train(params, X1, y1, optimizer=optimizer, epochs=501, log_every=50)
+        assert np.max(np.abs(np.asarray(history.loss) - result.history.loss[i])) <= 1e-9
+    np.savez(sys.argv[1], loss=result.history.loss, final=result.final_loss,
+             diverged=result.diverged_at)
+    """
+)
+
+
+def test_four_cpu_devices_equal_one_device(tmp_path, x64):
+    # 3 seeds x 3 rates = 9 configurations over 4 devices x block 2: padded to 16, dropped.
+    axes = {"learning_rate": [0.2, 0.6, 1e20], "hidden": [HIDDEN]}
+    out = tmp_path / "four.npz"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", FOUR_DEVICES.replace("{AXES}", repr(axes)), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    four = np.load(out)
+    one = sweep(spiral(np.float64), axes, seeds=3, epochs=501, log_every=50, block=2)
+    np.testing.assert_array_equal(four["diverged"], one.diverged_at)
+    np.testing.assert_allclose(four["loss"], one.history.loss, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(four["final"], one.final_loss, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"axes": {"learnin_rate": [0.1]}}, ValueError, "axes: unknown axis 'learnin_rate'"),
+        ({"axes": {"momentum": [0.5]}, "optimizer": "adam"}, ValueError, "unknown axis 'momentum'"),
+        ({"axes": {"learning_rate": [-0.1]}}, ValueError, "learning_rate: expected a finite"),
+        ({"axes": {"learning_rate": []}}, ValueError, "learning_rate: empty axis"),
+        ({"axes": {"momentum": [1.0]}}, ValueError, r"momentum: expected a number in \[0, 1\)"),
+        ({"axes": {"decay": ["x"]}}, TypeError, "decay: expected numbers"),
+        ({"axes": {"scale": [float("nan")]}}, ValueError, "scale: expected a finite number"),
+        ({"axes": {"hidden": [0]}}, ValueError, "hidden: expected positive integer widths"),
+        ({"optimizer": "nadam"}, ValueError, "optimizer: unknown optimizer 'nadam'"),
+        ({"seeds": 0}, ValueError, "seeds: expected a positive number of seeds"),
+        ({"seeds": []}, ValueError, "seeds: expected at least one seed"),
+        ({"epochs": 0}, ValueError, "epochs: expected a positive integer"),
+        ({"block": 0}, ValueError, "block: expected a positive integer"),
+        ({"diverge_above": 0.5}, ValueError, "diverge_above: expected a finite number > 1"),
+        ({"progress": 3}, TypeError, "progress: expected a callable"),
+        ({"axes": {"learning_rate": uniform(0.1, 1)}}, ValueError, "samples: expected a positive"),
+        (
+            {"axes": {"learning_rate": uniform(0.1, 1)}, "samples": 3},
+            TypeError,
+            "key: expected a jax.random key",
+        ),
+        ({"axes": {"decay": [0.1]}, "samples": 3}, ValueError, "samples: random sampling needs"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    kwargs = {"axes": {}, "epochs": 5, **kwargs}
+    with pytest.raises(error, match=match):
+        sweep(spiral(), kwargs.pop("axes"), **kwargs)
+
+
+def test_bad_data_is_caught_before_training():
+    X, y = spiral()
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="data X: contains NaN or inf"):
+        sweep((X_nan, y), epochs=5)
+    with pytest.raises(ValueError, match="data y: expected one label per sample"):
+        sweep((X, y[:-1]), epochs=5)
+    with pytest.raises(TypeError, match="data: expected"):
+        sweep(X, epochs=5)
+    with pytest.raises(ValueError, match="uniform: expected finite bounds"):
+        uniform(1.0, 0.5)
+    with pytest.raises(ValueError, match="log_uniform: expected finite bounds with 0 < low"):
+        log_uniform(0.0, 1.0)
