@@ -11,6 +11,8 @@ shuffled run it is given the permutation `fit` documents), and the dropout layer
 Expected values come from it, from jax.grad or from arithmetic, never from fit itself.
 """
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -236,20 +238,29 @@ class BookModel:
 
 
 def spiral(samples, classes, seed, dtype=np.float64):
-    X, y = nj.make_spiral(jax.random.key(seed), samples, classes)
-    return np.asarray(X, dtype), np.asarray(y)
+    """The nnfs spiral (radius 0..1, angle with N(0, 0.2) noise) drawn with NumPy: test data
+    from NumPy compile nothing (a jitted generator would compile once per size)."""
+    rng = np.random.default_rng(seed)
+    r = np.tile(np.linspace(0.0, 1.0, samples), classes)
+    c = np.repeat(np.arange(classes), samples)
+    t = np.linspace(0.0, 4.0, samples)[None, :].repeat(classes, 0).ravel() + 4.0 * c
+    t = t + 0.2 * rng.standard_normal(samples * classes)
+    X = np.stack([r * np.sin(2.5 * t), r * np.cos(2.5 * t)], axis=1)
+    return X.astype(dtype), c.astype(np.int32)
 
 
 def network(sizes, seed, dtype=jnp.float64):
-    """Random weights and small random biases (no pre-activation sits exactly at a kink)."""
-    params = nj.init_params(jax.random.key(seed), sizes, scale=0.5, dtype=dtype)
-    keys = jax.random.split(jax.random.key(seed + 1), len(params))
+    """Random weights (0.5 N(0, 1)) and small random biases (0.1 N(0, 1)), so no
+    pre-activation sits exactly at a kink; drawn with NumPy in `dtype` as JAX has it (float32
+    without x64)."""
+    rng = np.random.default_rng(seed)
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
     return [
         {
-            "weights": np.asarray(p["weights"]),
-            "biases": np.asarray(0.1 * jax.random.normal(k, p["biases"].shape, dtype)),
+            "weights": (0.5 * rng.standard_normal((n_in, n_out))).astype(dtype),
+            "biases": (0.1 * rng.standard_normal((1, n_out))).astype(dtype),
         }
-        for p, k in zip(params, keys, strict=True)
+        for n_in, n_out in itertools.pairwise(sizes)
     ]
 
 
@@ -356,7 +367,7 @@ def test_a_lone_leftover_sample_gets_a_full_step_and_the_learning_rate_is_the_la
     loss, not 1/16 of it (the mean is over the batch's own samples). The learning rate logged
     is the one the epoch's last update used: lr / (1 + decay * (iterations - 1))."""
     X, _ = spiral(17, 1, 7)
-    y = np.asarray(jax.random.randint(jax.random.key(8), (17,), 0, 3))
+    y = np.random.default_rng(8).integers(0, 3, 17).astype(np.int32)
     params = network((2, 4, 3), 9)
     model = nj.make_model(2)
     book = BookModel(params, ["relu"], "softmax", ref.Optimizer_SGD(0.5, decay=0.1))
