@@ -62,7 +62,7 @@ from nnfs_jax.train import History, interval_schedule, targets, update
 FAST = True
 AXIS = "configs"  # the mesh axis the configurations are laid out over
 MODEL_AXES = ("scale", "hidden")  # the axes that are not optimizer hyperparameters
-BLOCK = 8  # models trained together on a device (see `sweep`'s `block`)
+BLOCK = 4  # models trained together on a device (see `sweep`'s `block`)
 DEFAULT_BUDGET = 512 * 2**20  # bytes
 DIVERGE_ABOVE = 4.0  # a loss above this many times the epoch-0 loss counts as diverged
 
@@ -961,8 +961,11 @@ def _relu_mask_gradient(
     dlogits = (probs - (Y_grad if per_seed else Y_grad[None])) / samples
     G = (xb[:, :, None, :] * dlogits[:, None, :, :]).reshape(block, -1, samples)
     M = jnp.einsum("kan,kjn->kaj", G, m).reshape(block, n_in + 1, classes, hidden)
-    dW = jnp.einsum("kjc,kicj->kij", W2, M)
-    dW2 = jnp.einsum("kij,kicj->kjc", W, M)
+    # The last two contractions are over 3 classes and n_in + 1 rows: written out as sums
+    # of products (a dot_general here would be block * hidden tiny matrix products).
+    W2T = jnp.swapaxes(W2, 1, 2)  # (block, classes, hidden)
+    dW = sum(W2T[:, None, c, :] * M[:, :, c, :] for c in range(classes))  # (block, n_in+1, h)
+    dW2 = jnp.swapaxes(sum(W[:, i, None, :] * M[:, i] for i in range(n_in + 1)), 1, 2)
     db2 = jnp.sum(dlogits, axis=2)[:, None, :]
     grads = [
         {"weights": dW[:, :n_in], "biases": dW[:, n_in:]},
