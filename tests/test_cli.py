@@ -1,4 +1,8 @@
-"""The `nnfs-jax` command, run as a user runs it: a subprocess per call."""
+"""The `nnfs-jax` command, run as a user runs it: a subprocess per call.
+
+Usage errors and --help end before any computation; most of those are checked in this process
+through `cli.main` (what the command runs: `sys.exit(main())`), which skips a subprocess's
+second of importing JAX. `test_unknown_subcommand` checks the same path end to end."""
 
 import json
 import subprocess
@@ -22,6 +26,20 @@ def nnfs_jax(*args, check=True):
     return proc
 
 
+def nnfs_jax_in_process(capsys, *args):
+    """`cli.main(ARGS)` in this process, its output captured: a CompletedProcess like
+    `nnfs_jax`'s. Only for calls that stop before any computation (usage errors, --help)."""
+    from nnfs_jax import cli
+
+    capsys.readouterr()
+    try:
+        code = cli.main(list(args))
+    except SystemExit as stop:  # argparse's --help
+        code = stop.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["nnfs-jax", *args], code, out, err)
+
+
 def json_lines(stdout):
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
@@ -35,9 +53,10 @@ def assert_one_line_error(proc, *fragments):
         assert fragment in lines[0], lines[0]
 
 
-def test_help_for_every_subcommand():
+def test_help_for_every_subcommand(capsys):
     for command in ("train", "search", "sweep", "gradcheck", "derivative", "experiments"):
-        proc = nnfs_jax(command, "--help")
+        proc = nnfs_jax_in_process(capsys, command, "--help")
+        assert proc.returncode == 0
         assert "usage: nnfs-jax" in proc.stdout and "--json" in proc.stdout
 
 
@@ -93,8 +112,8 @@ def test_train_other_optimizer_and_float64():
         (["--hidden", "64,x"], ["--hidden", "integers separated by commas"]),
     ],
 )
-def test_train_bad_options(args, fragments):
-    assert_one_line_error(nnfs_jax("train", *args, check=False), *fragments)
+def test_train_bad_options(capsys, args, fragments):
+    assert_one_line_error(nnfs_jax_in_process(capsys, "train", *args), *fragments)
 
 
 def test_gradcheck_table_and_json(tmp_path):
@@ -131,8 +150,9 @@ def test_gradcheck_table_and_json(tmp_path):
         (["--h", "-1"], ["h: expected a positive step"]),
     ],
 )
-def test_gradcheck_bad_options(args, fragments):
-    assert_one_line_error(nnfs_jax("gradcheck", "--samples", "5", *args, check=False), *fragments)
+def test_gradcheck_bad_options(capsys, args, fragments):
+    proc = nnfs_jax_in_process(capsys, "gradcheck", "--samples", "5", *args)
+    assert_one_line_error(proc, *fragments)
 
 
 def test_derivative_prints_the_documents_lines(tmp_path):
@@ -157,18 +177,21 @@ def test_derivative_prints_the_documents_lines(tmp_path):
         (["--at", "a,b"], ["--at", "numbers separated by commas"]),
     ],
 )
-def test_derivative_bad_options(args, fragments):
-    assert_one_line_error(nnfs_jax("derivative", *args, check=False), *fragments)
+def test_derivative_bad_options(capsys, args, fragments):
+    assert_one_line_error(nnfs_jax_in_process(capsys, "derivative", *args), *fragments)
 
 
 def test_experiments_list_and_run(tmp_path):
     rows = json_lines(nnfs_jax("experiments", "list", "--json").stdout)
     names = [r["name"] for r in rows]
     assert names[0].startswith("e01_") and any(n.startswith("e07_") for n in names)
-    proc = nnfs_jax("experiments", "run", "e02", "--quick", "--out", str(tmp_path))
-    assert "35.7" in proc.stdout
-    rows = json_lines(nnfs_jax("experiments", "run", "5", "--quick", "--json").stdout)
-    assert rows[-1]["experiment"].startswith("e05_")
+    # Two scripts in one run, named both ways; with --json their prints go to stderr and
+    # stdout holds only JSON lines (json_lines parses every line).
+    proc = nnfs_jax("experiments", "run", "e02", "5", "--quick", "--json", "--out", str(tmp_path))
+    assert "35.7" in proc.stderr  # e02 prints document 004's first neuron
+    rows = json_lines(proc.stdout)
+    assert [r["experiment"][:4] for r in rows] == ["e02_", "e05_"]
+    assert any((tmp_path / rows[0]["experiment"]).iterdir())  # e02's figures, under OUT/<script>
 
 
 @pytest.mark.parametrize(
@@ -179,8 +202,8 @@ def test_experiments_list_and_run(tmp_path):
         (["launch"], ["invalid choice: 'launch'"]),
     ],
 )
-def test_experiments_bad_options(args, fragments):
-    assert_one_line_error(nnfs_jax("experiments", *args, check=False), *fragments)
+def test_experiments_bad_options(capsys, args, fragments):
+    assert_one_line_error(nnfs_jax_in_process(capsys, "experiments", *args), *fragments)
 
 
 def test_unknown_subcommand():
@@ -208,8 +231,8 @@ def test_search_prints_the_documents_lines(tmp_path):
         (["--scale", "0"], ["scale"]),
     ],
 )
-def test_search_bad_options(args, fragments):
-    assert_one_line_error(nnfs_jax("search", *args, check=False), *fragments)
+def test_search_bad_options(capsys, args, fragments):
+    assert_one_line_error(nnfs_jax_in_process(capsys, "search", *args), *fragments)
 
 
 # --- sweep -----------------------------------------------------------------------------------
