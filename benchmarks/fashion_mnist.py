@@ -8,28 +8,39 @@ images, shuffled once as the book shuffles them.
   `Activation_Softmax`, `Loss_CategoricalCrossentropy`,
   `Activation_Softmax_Loss_CategoricalCrossentropy`, `Optimizer_Adam`, `Accuracy_Categorical`,
   `Model` with its batch loop, `evaluate` after each epoch), its prints kept as string
-  formatting but not written. Run in float32 with plain NumPy (the book calls `nnfs.init()`,
-  whose float64 `np.dot` makes it slower still: this is the faster variant), and the better
-  of 1 and 2 BLAS threads per repeat (OpenBLAS's two threads can collapse when another
-  process holds a core). One epoch is timed and multiplied by the number of epochs (the
-  epochs are alike: the same batches and the same arithmetic).
+  formatting but not written. Two variants: the book as written, after `nnfs.init()` (its
+  `np.dot` casts both operands to float64 and the product back to float32), and plain
+  float32 NumPy (the same code without `nnfs.init()`: the faster variant). Each takes the
+  better of 1 and 2 BLAS threads per repeat (OpenBLAS's two threads can collapse when
+  another process holds a core). One epoch is timed and multiplied by the number of epochs
+  (the epochs are alike: the same batches and the same arithmetic).
 - nnfs_jax: `fit(..., batch_size=128, shuffle=False, validation_data=...)`, the whole run
   timed; compilation is measured apart (a first one-epoch call minus a warm one).
 
-Medians of interleaved repeats. `--quick` times 40 NumPy steps and a 1-epoch nnfs_jax run on
-6,000 images (a smoke test, not a measurement). Without the data set the script says how to
-install it and exits with status 2.
+Medians of interleaved repeats. The work is matrix products (about 65 MFLOP per step for
+nnfs_jax, 91 for the book, which also computes the first layer's unused `dinputs`), so the
+ratio to float32 NumPy is bounded by the two libraries' matmul speed on these shapes.
+
+`--quick` times 40 NumPy steps and a 1-epoch nnfs_jax run on 6,000 images (a smoke test, not
+a measurement). Without the data set the script says how to install it and exits with
+status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import nnfs_numpy
 
 import nnfs_jax as nj
 from nnfs_jax import optim
@@ -416,14 +427,17 @@ def blas_threads(n: int):
     return threadpool_limits(limits=n, user_api="blas")
 
 
-def time_numpy_epoch(X, y, X_test, y_test, steps: int | None) -> tuple[float, dict]:
+def time_numpy_epoch(
+    X, y, X_test, y_test, steps: int | None, book_init: bool = False
+) -> tuple[float, dict]:
     """Seconds for one epoch of the book's Model (train + evaluate), the better of 1 and 2
-    BLAS threads."""
+    BLAS threads; `book_init`: after `nnfs.init()`, undone afterwards, as the book runs it."""
     times = {}
     for threads in (1, 2):
         np.random.seed(0)
-        model = book_model()
-        with blas_threads(threads):
+        patched = nnfs_numpy(0) if book_init else contextlib.nullcontext()
+        with patched, blas_threads(threads):
+            model = book_model()
             start = time.perf_counter()
             model.train(
                 X,
@@ -491,20 +505,26 @@ def main(argv: list[str] | None = None) -> dict:
     jax_steps = epochs * -(-len(X) // 128)
 
     first = time_jax(X, y, X_test, y_test, 1)  # compiles
-    numpy_times, jax_times, jax_epoch_times, threads = [], [], [], []
+    variants = {"book": True, "float32": False}  # nnfs.init() or not
+    numpy_times = {name: [] for name in variants}
+    threads = {name: [] for name in variants}
+    jax_times, jax_epoch_times = [], []
     for _ in range(repeats):
-        seconds, by_threads = time_numpy_epoch(X, y, X_test, y_test, steps)
-        numpy_times.append(seconds)
-        threads.append(by_threads)
+        for name, book_init in variants.items():
+            seconds, by_threads = time_numpy_epoch(X, y, X_test, y_test, steps, book_init)
+            numpy_times[name].append(seconds)
+            threads[name].append(by_threads)
         jax_epoch_times.append(time_jax(X, y, X_test, y_test, 1))
         jax_times.append(time_jax(X, y, X_test, y_test, epochs))
-    numpy_step = statistics.median(numpy_times) / numpy_steps
-    numpy_run = numpy_step * jax_steps  # one epoch (or `steps`) extrapolated to the whole run
+    # one epoch (or `steps`) extrapolated to the whole run
+    numpy_step = {name: statistics.median(t) / numpy_steps for name, t in numpy_times.items()}
+    numpy_run = {name: step * jax_steps for name, step in numpy_step.items()}
     jax_run = statistics.median(jax_times)
     compile_seconds = max(first - statistics.median(jax_epoch_times), 0.0)
     rows = [
-        ("NumPy (book's Model, float32)", numpy_run, numpy_step * 1e3, "extrapolated"),
-        ("nnfs_jax.fit (manual gradient)", jax_run, jax_run / jax_steps * 1e3, "measured"),
+        ("NumPy, the book as written", numpy_run["book"], "extrapolated, nnfs.init()"),
+        ("NumPy, plain float32", numpy_run["float32"], "extrapolated"),
+        ("nnfs_jax.fit (manual gradient)", jax_run, "measured"),
     ]
     print(
         f"Fashion-MNIST, 784-128-128-10, Adam decay 1e-3, batch 128, {len(X)} training images, "
@@ -512,20 +532,28 @@ def main(argv: list[str] | None = None) -> dict:
         "interleaved repeats"
     )
     print(f"{'':34} {'run (s)':>9} {'per step (ms)':>14}  how")
-    for name, run, per_step, how in rows:
-        print(f"{name:34} {run:9.2f} {per_step:14.3f}  {how}")
+    for name, run, how in rows:
+        print(f"{name:34} {run:9.2f} {run / jax_steps * 1e3:14.3f}  {how}")
     print(f"nnfs_jax compilation (apart): {compile_seconds:.2f} s")
-    print(f"speed-up: {numpy_run / jax_run:.1f}x")
-    per_thread = {t: statistics.median(r[t] for r in threads) for t in (1, 2)}
+    speedup = {name: run / jax_run for name, run in numpy_run.items()}
     print(
-        "NumPy epoch by BLAS threads (median s): "
-        + ", ".join(f"{t}: {s:.2f}" for t, s in per_thread.items())
+        f"speed-up: {speedup['book']:.1f}x over the book as written, "
+        f"{speedup['float32']:.1f}x over plain float32 NumPy"
     )
+    per_thread = {
+        name: {t: statistics.median(r[t] for r in runs) for t in (1, 2)}
+        for name, runs in threads.items()
+    }
+    for name, by_threads in per_thread.items():
+        print(
+            f"NumPy ({name}) epoch by BLAS threads (median s): "
+            + ", ".join(f"{t}: {s:.2f}" for t, s in by_threads.items())
+        )
     return {
         "numpy_run": numpy_run,
         "jax_run": jax_run,
         "compile": compile_seconds,
-        "speedup": numpy_run / jax_run,
+        "speedup": speedup,
         "numpy_by_threads": per_thread,
     }
 
