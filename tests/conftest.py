@@ -1,4 +1,5 @@
 import contextlib
+import itertools
 
 import jax
 import numpy as np
@@ -29,17 +30,21 @@ def nnfs_initialised(seed=0):
         np.dot, np.zeros, np.eye, np.random.randn = saved
 
 
-def random_network(key, sizes, scale=0.5, dtype=None):
-    """A network with random weights *and* biases (so no pre-activation sits at a kink)."""
-    import nnfs_jax as nj
+def random_network(seed, sizes, scale=0.5, dtype=None):
+    """A network with random weights *and* biases (so no pre-activation sits at a kink):
+    weights scale * N(0, 1), biases 0.1 * N(0, 1), in `dtype` (default: JAX's default float).
 
-    k_init, k_bias = jax.random.split(key)
-    params = nj.init_params(k_init, sizes, scale=scale, dtype=dtype)
-    keys = jax.random.split(k_bias, len(params))
+    seed: an int or a np.random.Generator (then drawn from it, advancing it). Drawn with NumPy,
+    not jax.random: on a CPU jax.random compiles its sampler anew for every shape, seconds per
+    network, which was most of the time of the gradient tests."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(seed)
+    dtype = jnp.zeros((), dtype).dtype  # float32, or float64 under x64
     return [
         {
-            "weights": p["weights"],
-            "biases": 0.1 * jax.random.normal(k, p["biases"].shape, dtype or p["weights"].dtype),
+            "weights": jnp.asarray(scale * rng.standard_normal((n_in, n_out)), dtype),
+            "biases": jnp.asarray(0.1 * rng.standard_normal((1, n_out)), dtype),
         }
-        for p, k in zip(params, keys, strict=True)
+        for n_in, n_out in itertools.pairwise(sizes)
     ]
