@@ -43,21 +43,22 @@ def quick_compilation():
     jax.config.update("jax_disable_most_optimizations", saved)
 
 
-def targets(key, head, samples, outputs, dtype):
+def targets(rng, head, samples, outputs, dtype):
     if head == "softmax":
-        return jax.random.randint(key, (samples,), 0, outputs)
+        return jnp.asarray(rng.integers(0, outputs, samples).astype(np.int32))
     if head == "sigmoid":
-        return jax.random.bernoulli(key, 0.5, (samples, outputs)).astype(dtype)
-    return jax.random.normal(key, (samples, outputs), dtype)
+        return jnp.asarray(rng.integers(0, 2, (samples, outputs)), dtype)
+    return jnp.asarray(rng.standard_normal((samples, outputs)), dtype)
 
 
 def case(head, n_layers, config="plain", seed=0, dtype=jnp.float64):
-    """(params, X, y, model): random weights and biases (no pre-activation or weight at a kink)."""
+    """(params, X, y, model): random weights and biases (no pre-activation or weight at a kink),
+    drawn with NumPy (jax.random would compile its sampler for every shape)."""
     sizes, activations = NETWORKS[n_layers]
-    k_net, k_x, k_y = jax.random.split(jax.random.key(seed), 3)
-    params = random_network(k_net, sizes, dtype=dtype)
-    X = jax.random.normal(k_x, (SAMPLES, sizes[0]), dtype)
-    y = targets(k_y, head, SAMPLES, sizes[-1], dtype)
+    rng = np.random.default_rng(seed)
+    params = random_network(rng, sizes, dtype=dtype)
+    X = jnp.asarray(rng.standard_normal((SAMPLES, sizes[0])), dtype)
+    y = targets(rng, head, SAMPLES, sizes[-1], dtype)
     kwargs = {k: v for part in config.split("+") for k, v in CONFIGS[part].items()}
     if n_layers == 3 and "dropout" in kwargs:
         kwargs["dropout"] = (0.3, 0.5)  # per hidden layer
@@ -218,8 +219,8 @@ def test_regression_accuracy_on_the_books_sine_data(x64):
 
 def test_sigmoid_accepts_one_dimensional_labels_for_one_output(x64):
     """The book reshapes binary labels to (-1, 1); (samples,) is taken as that."""
-    params = random_network(jax.random.key(3), (2, 4, 1), dtype=jnp.float64)
-    X = jax.random.normal(jax.random.key(4), (SAMPLES, 2), jnp.float64)
+    params = random_network(3, (2, 4, 1), dtype=jnp.float64)
+    X = jnp.asarray(np.random.default_rng(4).standard_normal((SAMPLES, 2)))
     y = (X[:, 0] > 0).astype(jnp.int32)
     model = make_model(2, head="sigmoid")
     column = y.reshape(-1, 1)
