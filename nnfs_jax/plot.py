@@ -495,10 +495,21 @@ def sweep_heatmap(
     ax.set_ylabel(ylabel)
     for iy in range(len(ys)):
         for ix in range(len(xs)):
-            text = "" if np.isnan(mean[iy, ix]) else f"{mean[iy, ix]:.3g}\n±{spread[iy, ix]:.2g}"
+            value = mean[iy, ix]
+            text = "" if np.isnan(value) else f"{value:.4g}\n±{spread[iy, ix]:.2g}"
             if diverged is not None and np.asarray(diverged)[iy, ix]:
                 text += f"\n{int(np.asarray(diverged)[iy, ix])} div"
-            ax.text(ix, iy, text, ha="center", va="center", fontsize="x-small", color="w")
+            # dark text on the bright end of viridis, light text on the dark end
+            bright = not np.isnan(value) and image.norm(value) > 0.6
+            ax.text(
+                ix,
+                iy,
+                text,
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color="k" if bright else "w",
+            )
     ax.set_title(title or f"{metric}: mean ± spread over seeds")
     return save(fig, path)
 

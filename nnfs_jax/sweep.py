@@ -386,14 +386,10 @@ class SweepResult:
         config = self.configs[i]
         init_key, data_key = seed_keys(config["seed"])
         X, y = self.data(data_key) if callable(self.data) else self.data
-        sizes = (X.shape[1], *config["hidden"], _classes(y, self.params[i]))
+        sizes = (X.shape[1], *config["hidden"], np.shape(self.params[i][-1]["weights"])[-1])
         params = init_params(init_key, sizes, config["scale"], dtype=X.dtype)
         hyper = {name: config[name] for name in hyperparameter_names(self.optimizer)}
         return params, X, y, OPTIMIZERS[self.optimizer](**hyper)
-
-
-def _classes(y: Any, params: Params) -> int:
-    return int(np.shape(params[-1]["weights"])[-1])
 
 
 def _atomic_write_text(path: Path, text: str) -> Path:
@@ -447,8 +443,8 @@ def sweep(
     diverge_above: a configuration has diverged at the first epoch whose loss (measured before
     that epoch's update, every epoch) is NaN, inf, or above `diverge_above` times its epoch-0
     loss (None: only NaN or inf). The default 4 catches what the documents' spiral does at
-    learning rate 1e3: the loss jumps from 1.0986 to 10.75 (most samples at the 1e-7 clip) at
-    epoch 1 and stays there, finite; a NaN needs a rate of about 1e20.
+    learning rate 1e3: the loss jumps from 1.0986 to 10.75 (most samples at the 1e-7 clip)
+    within two epochs and stays there, finite; a NaN needs a rate of about 1e20.
     memory_budget: bytes a chunk of configurations may hold (parameters, optimizer state,
     histories, data, and the activations of the blocks in flight); larger sweeps run in chunks.
     block: models trained together on a device (a multiple of it is the padding unit).
@@ -524,12 +520,12 @@ def sweep(
         sharding = NamedSharding(mesh, PartitionSpec(AXIS))
         fdt = checks.default_float()
         args = [
-            jax.device_put(hyper.astype(fdt), sharding),
-            jax.device_put(scale.astype(fdt), sharding),
-            jax.device_put(key_data, sharding),
+            _shard(hyper.astype(fdt), sharding),
+            _shard(scale.astype(fdt), sharding),
+            _shard(key_data, sharding),
         ]
         if per_seed:
-            args += [jax.device_put(a[seed_rows], sharding) for a in (XT_all, YL_all, YG_all)]
+            args += [_shard(a[seed_rows], sharding) for a in (XT_all, YL_all, YG_all)]
         else:
             args += [XT_all, YL_all, YG_all]
         out = _sweep_chunk(
@@ -545,6 +541,10 @@ def sweep(
             dtype=np.dtype(dtype).name,
             diverge_above=diverge_above,
         )
+        if jax.process_count() > 1:  # several hosts: every process gets every result
+            from jax.experimental import multihost_utils
+
+            out = multihost_utils.process_allgather(out, tiled=True)
         out = jax.device_get(out)
         params_c, rows, div, fin = out
         m = len(members)
@@ -622,6 +622,13 @@ def _check_pair(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     classes = int(y_arr.shape[1]) if y_arr.ndim == 2 else int(np.max(y_arr, initial=0)) + 1
     y = checks.check_labels(y, X.shape[0], max(classes, 1), name="data y")
     return np.asarray(X), np.asarray(y)
+
+
+def _shard(array: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A host array laid out over the mesh along its first axis. Each device (on any host)
+    takes its own rows, so the same call serves one process or several, where every process
+    holds the whole (small) array of configurations."""
+    return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
 
 
 def _n_classes(y: np.ndarray, data: Any) -> int:
