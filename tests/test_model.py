@@ -37,9 +37,13 @@ def quick_compilation():
     """Most XLA optimizations off while this module runs: it compiles some 150 small functions
     (every head x regularization x dropout x depth is a distinct static spec) and runs each
     once or twice, so compiling ~3x faster is what counts. Results change only by round-off."""
+    # The flag is not part of jax's compilation-cache key: clear the caches on the way in and
+    # out, so no function compiled under one setting is reused under the other.
     saved = jax.config.values["jax_disable_most_optimizations"]
+    jax.clear_caches()
     jax.config.update("jax_disable_most_optimizations", True)
     yield
+    jax.clear_caches()
     jax.config.update("jax_disable_most_optimizations", saved)
 
 
