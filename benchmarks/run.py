@@ -9,7 +9,7 @@ and nnfs_jax, side by side in one run.
 Steady-state times are medians of interleaved repeats; nnfs_jax's compile time is reported
 apart (first call minus the steady median). Long baselines are timed on a slice of the work
 (fewer epochs / iterations) and scaled linearly — the table says so. W4 (sweeps) and the
-Fashion-MNIST run have their own scripts: w4_sweep.py, fashion_mnist.py.
+Fashion-MNIST run have their own scripts: sweep.py, fashion_mnist.py.
 
     python benchmarks/run.py [--only W3,W5] [--repeats 3] [--quick] [--json results.json]
 """
