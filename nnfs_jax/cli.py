@@ -129,9 +129,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def out_dir(text: str) -> Path:
+    """--out: a folder that exists or can be made; checked before any computation, so a bad
+    path does not cost a whole run."""
+    path = Path(text)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} exists and is not a folder")
+    return path
+
+
 def common_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help=seed_help)
-    parser.add_argument("--out", type=Path, help="write figures (PNG) into this folder")
+    parser.add_argument("--out", type=out_dir, help="write figures (PNG) into this folder")
     parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -739,7 +749,7 @@ def add_experiments(sub) -> None:
     p.add_argument("action", choices=("list", "run"))
     p.add_argument("names", nargs="*", help="scripts to run, or 'all'")
     p.add_argument("--quick", action="store_true", help="the scripts' small CI settings")
-    p.add_argument("--out", type=Path, default=Path("out"), help="figures go to OUT/<script>")
+    p.add_argument("--out", type=out_dir, default=Path("out"), help="figures go to OUT/<script>")
     p.add_argument("--seed", type=int, help="passed on to each script")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -206,6 +206,38 @@ def test_experiments_bad_options(capsys, args, fragments):
     assert_one_line_error(nnfs_jax_in_process(capsys, "experiments", *args), *fragments)
 
 
+@pytest.fixture(scope="module")
+def a_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "not_a_folder"
+    path.write_text("a file the user keeps")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["train", "--epochs", "0"], "--epochs"),
+        (["train", "--out", "{file}"], "exists and is not a folder"),
+        (["search", "--scale", "0"], "scale"),
+        (["search", "--out", "{file}/sub"], "exists and is not a folder"),
+        (["gradcheck", "--sizes", "2"], "at least two widths"),
+        (["gradcheck", "--out", "{file}"], "exists and is not a folder"),
+        (["derivative", "--delta", "0"], "positive step"),
+        (["derivative", "--out", "{file}"], "exists and is not a folder"),
+        (["experiments", "run", "e99"], "unknown experiment 'e99'"),
+        (["experiments", "run", "e01", "--out", "{file}"], "exists and is not a folder"),
+        (["sweep", "--seeds", "0"], "--seeds"),
+        (["sweep", "--out", "{file}"], "exists and is not a folder"),
+    ],
+)
+def test_bad_options_and_files_through_the_command(a_file, args, fragment):
+    """Two bad inputs per subcommand, end to end: one line on stderr, exit status 2, nothing
+    computed, and a file given as --out left as it was."""
+    proc = nnfs_jax(*(a.replace("{file}", str(a_file)) for a in args), check=False)
+    assert_one_line_error(proc, fragment)
+    assert a_file.read_text() == "a file the user keeps"
+
+
 def test_unknown_subcommand():
     assert_one_line_error(nnfs_jax("fly", check=False), "invalid choice: 'fly'")
 
