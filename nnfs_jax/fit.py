@@ -66,7 +66,7 @@ from nnfs_jax.model import (
     regularization_loss,
     total_loss,
 )
-from nnfs_jax.optim import current_learning_rate
+from nnfs_jax.optim import check_state, current_learning_rate
 
 GRADS = ("manual", "autodiff")
 CHUNKS = 20  # the run is about this many compiled calls; progress is reported between them
@@ -349,26 +349,11 @@ def _check_validation_data(
 def _check_initial_state(
     initial_state: Any, optimizer: optax.GradientTransformation, params: Params
 ) -> optax.OptState:
-    """`optimizer.init(params)`, or `initial_state` once it is seen to have that structure,
-    shapes and dtypes (a state of another optimizer or network would fail deep in tracing)."""
+    """`optimizer.init(params)`, or `initial_state` once `optim.check_state` has seen it to
+    have that structure, shapes and dtypes."""
     if initial_state is None:
         return _init_state(params, optimizer)
-    expected = jax.eval_shape(optimizer.init, params)
-    want, want_def = jax.tree.flatten(expected)
-    got, got_def = jax.tree.flatten(initial_state)
-    if want_def != got_def:
-        raise ValueError(
-            "initial_state: does not have the structure of optimizer.init(params): expected "
-            f"{want_def}, got {got_def}"
-        )
-    for i, (w, g) in enumerate(zip(want, got, strict=True)):
-        shape, dtype = jnp.shape(g), jnp.result_type(g)
-        if shape != w.shape or dtype != w.dtype:
-            raise ValueError(
-                f"initial_state: leaf {i} has shape {shape} and dtype {dtype}, but "
-                f"optimizer.init(params) gives {w.shape} {w.dtype}"
-            )
-    return initial_state
+    return check_state(initial_state, optimizer, params)
 
 
 def _check_precision(precision: Any, model: Model, y: jax.Array) -> jax.Array:
