@@ -271,3 +271,25 @@ def check_no_key(key: Any) -> None:
             "key: only used with model= (it draws the dropout masks); the classifier without "
             "a model has no dropout"
         )
+
+
+def positive_int(value: Any, name: str) -> int:
+    """`value` as an int if it is an integer >= 1 (not a bool); a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    """`value` as an int if it is an integer >= 0 (not a bool); a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_optimizer(optimizer: Any) -> None:
+    """A TypeError unless `optimizer` looks like an `optax.GradientTransformation`."""
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(
+            f"optimizer: expected an optax.GradientTransformation, got {type(optimizer).__name__}"
+        )

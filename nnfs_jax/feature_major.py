@@ -93,9 +93,18 @@ def manual_gradient_fm(
     Y: the one-hot target `(classes, samples)`. (The documents' fused rule subtracts the
     one-hot of the label's argmax; for soft labels pass `labels_fm(sparse_labels(y), ...)`.)
     """
+    # The loss is unused here; under jit it is never computed.
+    return manual_gradient_and_loss_fm(params, XT, Y, Y, activations)[0]
+
+
+def manual_gradient_and_loss_fm(
+    params: Params, XT: jax.Array, Y_grad: jax.Array, Y_loss: jax.Array, activations
+) -> tuple[Params, jax.Array]:
+    """`manual_gradient_fm` with target `Y_grad`, and the mean loss against `Y_loss` from the
+    same forward pass (the loss measured before the update, as the engines log it)."""
     cache = forward_cache_fm(params, XT, activations)
     probs = cache[-1].output
-    dvalues = (probs - Y) / probs.shape[1]
+    dvalues = (probs - Y_grad) / probs.shape[1]
     grads = []
     for i in reversed(range(len(params))):
         if i < len(activations):
@@ -104,7 +113,7 @@ def manual_gradient_fm(
             dvalues, cache[i].inputs, params[i]["weights"]
         )
         grads.append({"weights": dweights, "biases": dbiases})
-    return grads[::-1]
+    return grads[::-1], crossentropy_fm(probs, Y_loss)
 
 
 def autodiff_gradient_fm(

@@ -223,16 +223,16 @@ def fit(
     X = checks.check_X(X, shapes[0][0])
     y = checks.check_targets(y, model.head, X.shape[0], shapes[-1][1], X.dtype)
     validation = _check_validation_data(validation_data, model, shapes, X.dtype)
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size")
-    print_every = _positive_int(print_every, "print_every")
-    initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
+    epochs = checks.positive_int(epochs, "epochs")
+    batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
+    print_every = checks.positive_int(print_every, "print_every")
+    initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
     key = checks.check_key(key)
     if grad not in GRADS:
         raise ValueError(f"grad: expected one of {GRADS}, got {grad!r}")
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
-    _check_optimizer(optimizer)
+    checks.check_optimizer(optimizer)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
     params = jax.tree.map(jnp.asarray, params)
@@ -282,7 +282,7 @@ def evaluate(
     model = check_model(model, len(shapes))
     X = checks.check_X(X, shapes[0][0])
     y = checks.check_targets(y, model.head, X.shape[0], shapes[-1][1], X.dtype)
-    batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size")
+    batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
     precision = _check_precision(precision, model, y)
     return _evaluate(params, X, y, precision, model=model, batch_size=batch_size)
 
@@ -295,30 +295,11 @@ def predict(params: Params, X: Any, *, model: Model, batch_size: int | None = No
     shapes = checks.check_params(params)
     model = check_model(model, len(shapes))
     X = checks.check_X(X, shapes[0][0])
-    batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size")
+    batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
     return _predict(params, X, model=model, batch_size=batch_size)
 
 
 # --- validation -------------------------------------------------------------------------------
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _check_optimizer(optimizer: Any) -> None:
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise TypeError(
-            f"optimizer: expected an optax.GradientTransformation, got {type(optimizer).__name__}"
-        )
 
 
 def _check_validation_data(
@@ -386,7 +367,7 @@ def _from_checkpoint(
         raise ValueError("resume: give either resume= or initial_state/initial_epoch, not both")
     samples = int(np.shape(X)[0]) if np.ndim(X) >= 1 else 0
     if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = checks.positive_int(batch_size, "batch_size")
     steps = steps_per_epoch(samples, batch_size)
     if resume.step % steps:
         raise ValueError(

@@ -107,12 +107,6 @@ class SearchResult(NamedTuple):
 # --- validation -------------------------------------------------------------------------------
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
 def _positive_float(value: Any, name: str, allow_zero: bool = False) -> float:
     try:
         number = float(value)
@@ -277,7 +271,7 @@ def block_candidates(
     have a leading `(block_size,)` axis. For replaying a search candidate by candidate."""
     sizes = _check_sizes(sizes)
     seed = seed_words(_check_keys(key))
-    shape = (n_params(sizes), _positive_int(block_size, "block_size"))
+    shape = (n_params(sizes), checks.positive_int(block_size, "block_size"))
     rows = _block_draws(seed, block, shape, scale, checks.default_float())
     return _to_device(unflatten(np.asarray(rows), sizes))
 
@@ -486,14 +480,14 @@ def random_search(
     """
     sizes = _check_sizes(sizes)
     X, y, activations = _check_data(X, y, sizes, activation)
-    iterations = _positive_int(iterations, "iterations")
+    iterations = checks.positive_int(iterations, "iterations")
     scale = _positive_float(scale, "scale")
     key = _check_keys(key)
     if key.ndim:
         raise ValueError(f"key: expected a single key, got a batch of shape {key.shape}")
     if block_size is None:
         block_size = min(iterations, default_block_size(X.shape[0], sizes))
-    block_size = _positive_int(block_size, "block_size")
+    block_size = checks.positive_int(block_size, "block_size")
     data, seed, capacity = layout(X, y, sizes), seed_words(key), CAPACITY
     while True:
         record, accuracy = jax.device_get(
@@ -613,10 +607,10 @@ def hill_climb(
     Returns a `SearchResult`: the best restart's params, loss, accuracy and improvements (its
     accepted iterations), and every restart's in `restart_*`.
     """
-    iterations = _positive_int(iterations, "iterations")
+    iterations = checks.positive_int(iterations, "iterations")
     scale = _positive_float(scale, "scale")
     init_scale = _positive_float(init_scale, "init_scale", allow_zero=True)
-    restarts = _positive_int(restarts, "restarts")
+    restarts = checks.positive_int(restarts, "restarts")
     keys = _check_keys(key)
     if keys.ndim == 0:
         keys = keys[None] if restarts == 1 else jax.random.split(keys, restarts)
@@ -697,7 +691,7 @@ def climb_draws(
     given `sizes`, the noise added at each iteration as params whose leaves have a leading
     `(iterations,)` axis). For replaying a run step by step."""
     sizes = _check_sizes(sizes)
-    iterations = _positive_int(iterations, "iterations")
+    iterations = checks.positive_int(iterations, "iterations")
     dtype, n = checks.default_float(), n_params(sizes)
     chunk, chunks = _chunking(iterations)
     seed, mask = seed_words(_check_keys(key)), _weight_mask(sizes, dtype)

@@ -51,15 +51,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from nnfs_jax import checks
 from nnfs_jax.feature_major import (
     crossentropy_fm,
-    dense_backward_fm,
-    forward_cache_fm,
+    manual_gradient_and_loss_fm,
     metrics_fm,
 )
-from nnfs_jax.layers import ACTIVATIONS, Params, init_params
+from nnfs_jax.layers import Params, init_params
 from nnfs_jax.optim import BOOK_OPTIMIZERS, OPTIMIZERS, current_learning_rate
 from nnfs_jax.train import History, interval_schedule, targets, update
 
-FAST = True
 AXIS = "configs"  # the mesh axis the configurations are laid out over
 MODEL_AXES = ("scale", "hidden")  # the axes that are not optimizer hyperparameters
 BLOCK = 4  # models trained together on a device (see `sweep`'s `block`)
@@ -454,9 +452,9 @@ def sweep(
     configs = configurations(
         {} if axes is None else axes, optimizer=optimizer, seeds=seeds, samples=samples, key=key
     )
-    epochs = _positive_int(epochs, "epochs")
-    log_every = _positive_int(log_every, "log_every")
-    block = _positive_int(block, "block")
+    epochs = checks.positive_int(epochs, "epochs")
+    log_every = checks.positive_int(log_every, "log_every")
+    block = checks.positive_int(block, "block")
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)):
         raise TypeError(f"memory_budget: expected a number of bytes, got {memory_budget!r}")
     if progress is not None and not callable(progress):
@@ -581,12 +579,6 @@ def sweep(
         len(plans),
         max(p[2] for p in plans),
     )
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_data(data: Any, seeds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -897,38 +889,19 @@ def block_gradient(
     (classes, samples) or (block, classes, samples). Returns (gradients with leaves
     (block, ...) in the documents' layout, loss (block,)).
     """
-    if FAST and len(params) == 2 and tuple(activations) == ("relu",):
+    if len(params) == 2 and tuple(activations) == ("relu",):
         return _relu_mask_gradient(params, XT, Y_grad, Y_loss, per_seed)
     axis = 0 if per_seed else None
-    return jax.vmap(_gradient_and_loss, in_axes=(0, axis, axis, axis, None))(
+    return jax.vmap(manual_gradient_and_loss_fm, in_axes=(0, axis, axis, axis, None))(
         params, XT, Y_grad, Y_loss, activations
     )
-
-
-def _gradient_and_loss(
-    params: Params, XT: jax.Array, Y_grad: jax.Array, Y_loss: jax.Array, activations
-) -> tuple[Params, jax.Array]:
-    """`feature_major.manual_gradient_fm` for one model, with the loss of the same forward
-    pass (measured before the update, as `History` is)."""
-    cache = forward_cache_fm(params, XT, activations)
-    probs = cache[-1].output
-    dvalues = (probs - Y_grad) / probs.shape[1]
-    grads = []
-    for i in reversed(range(len(params))):
-        if i < len(activations):
-            dvalues = ACTIVATIONS[activations[i]].backward(dvalues, cache[i].z, cache[i].output)
-        dweights, dbiases, dvalues = dense_backward_fm(
-            dvalues, cache[i].inputs, params[i]["weights"]
-        )
-        grads.append({"weights": dweights, "biases": dbiases})
-    return grads[::-1], crossentropy_fm(probs, Y_loss)
 
 
 def _relu_mask_gradient(
     params: Params, XT: jax.Array, Y_grad: jax.Array, Y_loss: jax.Array, per_seed: bool
 ) -> tuple[Params, jax.Array]:
-    """`_gradient_and_loss` for a block of Dense -> ReLU -> Dense -> softmax models, computed
-    from the ReLU mask alone.
+    """`manual_gradient_and_loss_fm` for a block of Dense -> ReLU -> Dense -> softmax models,
+    computed from the ReLU mask alone.
 
     With the inputs augmented by a row of ones, `x = [XT; 1]` (n_inputs + 1, samples), and
     `W = [weights_1; biases_1]`, the hidden layer is `a = m * (W.T @ x)` where `m = (W.T @ x >

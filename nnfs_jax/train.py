@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnfs_jax import data
+from nnfs_jax import checks, data
 from nnfs_jax.checkpoint import Checkpoint
 from nnfs_jax.feature_major import GRADIENTS, labels_fm, metrics_fm
 from nnfs_jax.layers import Params, init_params_book
@@ -130,15 +130,12 @@ def train(
             raise ValueError("resume: give either resume= or initial_state/initial_epoch")
         params, initial_state, initial_epoch = resume.params, resume.opt_state, resume.step
     params, X, y, activations = validate_classifier(params, X, y, activation)
-    initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
-    epochs = _positive_int(epochs, "epochs")
-    log_every = _positive_int(log_every, "log_every")
+    initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
+    epochs = checks.positive_int(epochs, "epochs")
+    log_every = checks.positive_int(log_every, "log_every")
     if grad not in GRADIENTS:
         raise ValueError(f"grad: expected one of {tuple(GRADIENTS)}, got {grad!r}")
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise TypeError(
-            f"optimizer: expected an optax.GradientTransformation, got {type(optimizer).__name__}"
-        )
+    checks.check_optimizer(optimizer)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
     if not isinstance(return_state, bool):
@@ -163,18 +160,6 @@ def train(
         initial_epoch,
     )
     return (params, opt_state, history) if return_state else (params, history)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return int(value)
 
 
 def targets(y: jax.Array, classes: int, dtype) -> tuple[jax.Array, jax.Array]:
