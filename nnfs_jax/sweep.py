@@ -52,11 +52,10 @@ from nnfs_jax import checks
 from nnfs_jax.feature_major import (
     crossentropy_fm,
     manual_gradient_and_loss_fm,
-    metrics_fm,
 )
 from nnfs_jax.layers import Params, init_params
-from nnfs_jax.optim import BOOK_OPTIMIZERS, OPTIMIZERS, current_learning_rate
-from nnfs_jax.train import History, interval_schedule, targets, update
+from nnfs_jax.optim import BOOK_OPTIMIZERS, OPTIMIZERS
+from nnfs_jax.train import History, interval_schedule, metrics_row, targets, update
 
 AXIS = "configs"  # the mesh axis the configurations are laid out over
 MODEL_AXES = ("scale", "hidden")  # the axes that are not optimizer hyperparameters
@@ -835,11 +834,10 @@ def _train_block(
     data_axis = 0 if per_seed else None
 
     def metrics(params, opt_state):
-        loss, accuracy = jax.vmap(metrics_fm, in_axes=(0, data_axis, data_axis, None))(
-            params, XT, Y_loss, activations
+        rows = jax.vmap(metrics_row, in_axes=(0, 0, data_axis, data_axis, None))(
+            params, opt_state, XT, Y_loss, activations
         )
-        rate = jax.vmap(current_learning_rate)(opt_state)
-        return jnp.stack([loss, accuracy.astype(loss.dtype), rate.astype(loss.dtype)], axis=1)
+        return jnp.stack(rows, axis=1)
 
     def epoch_step(epoch, carry):
         params, opt_state, initial, diverged_at = carry
