@@ -1,11 +1,14 @@
 """nnfs_jax: the networks of "Neural Networks from Scratch" as pure JAX functions.
 
-Parameters are a pytree (a list of {"weights", "biases"} dicts); forward passes, losses and the
+Parameters are a pytree (a list of {"weights", "biases"} dicts); a `Model` (`make_model`)
+describes the network, the documents' classifier by default; forward passes, losses and the
 documents' hand-written backward rules are pure functions; gradients come three ways
-(`grad_manual`, `grad_autodiff`, `grad_numerical`) and `compare_gradients` sets them side by side.
+(`grad_manual`, `grad_autodiff`, `grad_numerical`) and `compare_gradients` sets them side by
+side; `train`, `fit` and `sweep` run one training step in one compiled loop. The functions are
+defined in the modules named in the README ("How the package is built") and exported here.
 """
 
-from nnfs_jax import optim
+from nnfs_jax import heads, layers, losses, optim
 from nnfs_jax.backprop import (
     GradientReport,
     compare_gradients,
@@ -22,7 +25,9 @@ from nnfs_jax.checkpoint import (
     save_checkpoint,
 )
 from nnfs_jax.data import (
+    BOOK_DATA,
     book_seed,
+    book_setup,
     make_sine,
     make_spiral,
     make_vertical,
@@ -30,15 +35,8 @@ from nnfs_jax.data import (
     spiral_data,
     vertical_data,
 )
-from nnfs_jax.fit import (
-    FitHistory,
-    FitLogEntry,
-    evaluate,
-    fit,
-    format_epoch,
-    format_log_line,
-    predict,
-)
+from nnfs_jax.fitting import evaluate, fit, predict
+from nnfs_jax.heads import Head
 from nnfs_jax.images import (
     FASHION_MNIST_LABELS,
     load_digits,
@@ -46,10 +44,13 @@ from nnfs_jax.images import (
     load_image_folder,
     read_idx,
 )
-from nnfs_jax.layers import forward, init_params, init_params_book
-from nnfs_jax.losses import accuracy, loss
+from nnfs_jax.layers import Activation, init_params, init_params_book
+from nnfs_jax.logs import FitHistory, FitLogEntry, History, LogEntry, format_epoch, format_log_line
+from nnfs_jax.losses import accuracy
 from nnfs_jax.model import (
     Model,
+    forward,
+    loss,
     make_model,
     model_accuracy,
     model_data_loss,
@@ -61,27 +62,31 @@ from nnfs_jax.model import (
 from nnfs_jax.optim import current_learning_rate, decay_schedule, get_optimizer
 from nnfs_jax.regularization import Regularizer
 from nnfs_jax.search import Improvements, SearchResult, hill_climb, random_search
-from nnfs_jax.sweep import (
+from nnfs_jax.sweeping.driver import sweep
+from nnfs_jax.sweeping.grammar import (
     LogUniform,
-    SweepProgress,
-    SweepResult,
     Uniform,
     configurations,
+    hyperparameter_names,
     log_uniform,
-    sweep,
+    seed_keys,
     uniform,
 )
-from nnfs_jax.train import History, LogEntry, book_setup, train
+from nnfs_jax.sweeping.results import SweepProgress, SweepResult
+from nnfs_jax.training import train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BOOK_DATA",
     "FASHION_MNIST_LABELS",
+    "Activation",
     "Checkpoint",
     "CheckpointError",
     "FitHistory",
     "FitLogEntry",
     "GradientReport",
+    "Head",
     "History",
     "Improvements",
     "LogEntry",
@@ -110,15 +115,19 @@ __all__ = [
     "grad_autodiff",
     "grad_manual",
     "grad_numerical",
+    "heads",
     "hill_climb",
+    "hyperparameter_names",
     "init_params",
     "init_params_book",
+    "layers",
     "load_checkpoint",
     "load_digits",
     "load_fashion_mnist",
     "load_image_folder",
     "log_uniform",
     "loss",
+    "losses",
     "make_model",
     "make_sine",
     "make_spiral",
@@ -135,6 +144,7 @@ __all__ = [
     "read_checkpoint_header",
     "read_idx",
     "save_checkpoint",
+    "seed_keys",
     "sine_data",
     "spiral_data",
     "sweep",

@@ -1,29 +1,12 @@
-"""Gradients of the classifier's loss three ways, and their leaf-by-leaf comparison.
+"""Gradients of any model's loss three ways, and their leaf-by-leaf comparison.
 
-- `grad_manual`: the documents' backward pass, composed from the hand-written rules in
-  `layers` and `losses` (fused softmax + cross-entropy by default, or the Jacobian route).
-- `grad_autodiff`: `jax.grad` of `loss`.
-- `grad_numerical`: central finite differences, one pair of loss evaluations per parameter,
-  vectorised over parameters with `vmap` (in memory-bounded blocks via `lax.map`).
-
-All three take `model=` (a `nnfs_jax.model.Model`: any hidden activations, dropout, L1/L2
-regularization, and a softmax, sigmoid, linear_mse or linear_mae head) and `key=` (the dropout
-masks); they then differentiate `model.total_loss` in training mode, the finite differences
-with the same masks. All three return a pytree shaped like `params`. Where they can
-legitimately disagree:
-
-- ReLU at exactly 0: the documents (and `layers.relu`) use derivative 0 there, so manual and
-  autodiff agree; a finite difference straddles the kink and sees 1/2 of the one-sided slope.
-  `compare_gradients` counts such pre-activations (`kinks`: |z| < h).
-- Saturated probabilities: the loss clips p to [1e-7, 1 - 1e-7]; where a sample's correct-class
-  probability is clipped, `jax.grad` of the clipped loss is 0 for that sample but the fused
-  rule (p - y) / n is not. `compare_gradients` counts those samples (`saturated`).
-- float32 round-off: a central difference has truncation error ~h^2 and round-off error
-  ~eps * |loss| / h; the default h = eps ** (1/3) balances them (about 5e-3 in float32,
-  6e-6 in float64), so float32 finite differences are good to ~1e-4 at best.
-- With a model: L1's |w| and the MAE's |p - y| have kinks at 0 (the hand-written rules and
-  jax.grad agree there, finite differences do not; counted in `kinks`), and the book's binary
-  cross-entropy backward clips p like its forward (counted in `saturated`).
+`grad_manual` composes the documents' hand-written rules (`network.manual_gradient`),
+`grad_autodiff` is `jax.grad` of the same loss, `grad_numerical` takes central differences
+(vmapped over parameters in memory-bounded blocks); `compare_gradients` sets them side by side.
+Each takes the documents' classifier (`activation=`) or any `model=`, with `key=` for its
+dropout masks (one set of masks for all three methods). Where they may legitimately disagree,
+and why, is in the README ("Where the three gradients disagree"): kinks (ReLU at 0, L1 at 0,
+MAE at p = y), the loss's clip, and float32 round-off in finite differences.
 """
 
 from __future__ import annotations
@@ -36,64 +19,22 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from nnfs_jax import checks
+from nnfs_jax import checks, network
 from nnfs_jax import model as model_lib
-from nnfs_jax.layers import (
-    ACTIVATIONS,
-    Params,
-    dense_backward,
-    forward_cache,
-    softmax_backward,
-)
-from nnfs_jax.losses import (
-    CLIP,
-    categorical_crossentropy_backward,
-    classifier_loss,
-    softmax_crossentropy_backward,
-    sparse_labels,
-    validate_classifier,
-)
+from nnfs_jax.layers import Params
 
 PAIRS = (("manual", "autodiff"), ("manual", "numerical"), ("autodiff", "numerical"))
 
-
-def manual_gradient(
-    params: Params, X: jax.Array, y: jax.Array, activations: Sequence[str], fused: bool = True
-) -> Params:
-    """The documents' backward pass through Dense -> act -> ... -> Dense -> softmax -> loss.
-
-    No validation (see `grad_manual`). Returns `[{"weights": dweights, "biases": dbiases}, ...]`.
-    """
-    cache = forward_cache(params, X, activations)
-    probs = cache[-1].output
-
-    if fused:
-        dvalues = softmax_crossentropy_backward(probs, y)
-    else:
-        dvalues = softmax_backward(categorical_crossentropy_backward(probs, y), probs)
-
-    grads: list[dict[str, jax.Array]] = []
-    for i in reversed(range(len(params))):
-        inputs, z, out = cache[i]
-        if i < len(activations):
-            dvalues = ACTIVATIONS[activations[i]].backward(dvalues, z, out)
-        g = dense_backward(dvalues, inputs, params[i]["weights"])
-        grads.append({"weights": g.dweights, "biases": g.dbiases})
-        dvalues = g.dinputs
-    return grads[::-1]
+_manual = jax.jit(network.manual_gradient, static_argnames=("model", "fused"))
+_autodiff = jax.jit(jax.grad(network.total_loss), static_argnames="model")
 
 
-_manual = jax.jit(manual_gradient, static_argnames=("activations", "fused"))
-_autodiff = jax.jit(jax.grad(classifier_loss), static_argnames="activations")
-_model_manual = jax.jit(model_lib.manual_gradient, static_argnames=("model", "fused"))
-_model_autodiff = jax.jit(jax.grad(model_lib.total_loss), static_argnames="model")
-
-
-def validate_model(params, X, y, activation, model, key):
-    """Check the arguments of a gradient with `model=`; return (params, X, y, masks), the
-    dropout masks drawn from `key` (None without dropout)."""
-    model_lib.check_default_activation(activation)
-    return model_lib.validate(params, X, y, model, key, training=True)
+def validate(params, X, y, activation, model, key):
+    """The model to differentiate (`model`, or the documents' classifier with `activation`) and
+    the checked arguments: (params, X, y, model, masks), the dropout masks drawn from `key`."""
+    model = model_lib.resolve(model, activation, model_lib.n_layers_of(params))
+    params, X, y, masks = model_lib.validate(params, X, y, model, key, training=True)
+    return params, X, y, model, masks
 
 
 def grad_manual(
@@ -108,19 +49,14 @@ def grad_manual(
 ) -> Params:
     """Gradient of `loss` from the documents' hand-written backward rules.
 
-    fused: use the combined softmax + cross-entropy rule `(p - y) / samples` (the documents'
-    training code); `False` chains the cross-entropy backward `-y / p / samples` through the
-    per-sample softmax Jacobian instead. With a model, only its softmax head has a fused rule.
-    model, key: a `nnfs_jax.model.Model` (leave `activation` at its default) and the key of
-    its dropout masks (required when it has dropout): the gradient of `loss(..., model=model,
-    key=key)`, data loss plus regularization, composed by `model.manual_gradient`.
+    fused: the softmax head's combined rule `(p - y) / samples` (the documents' training code);
+    `False` chains the cross-entropy backward `-y / p / samples` through the per-sample softmax
+    Jacobian. model, key: any `make_model` network (leave `activation` at its default) and the
+    key of its dropout masks (required when it has dropout): then the gradient of its data plus
+    regularization loss in training mode.
     """
-    if model is not None:
-        params, X, y, masks = validate_model(params, X, y, activation, model, key)
-        return _model_manual(params, X, y, model, masks, fused)
-    checks.check_no_key(key)
-    params, X, y, activations = validate_classifier(params, X, y, activation)
-    return _manual(params, X, y, activations, fused)
+    params, X, y, model, masks = validate(params, X, y, activation, model, key)
+    return _manual(params, X, y, model, masks, bool(fused))
 
 
 def grad_autodiff(
@@ -132,14 +68,9 @@ def grad_autodiff(
     model: model_lib.Model | None = None,
     key: jax.Array | None = None,
 ) -> Params:
-    """Gradient of `loss` by `jax.grad` (with a model: of its data + regularization loss,
-    dropout masks from `key`)."""
-    if model is not None:
-        params, X, y, masks = validate_model(params, X, y, activation, model, key)
-        return _model_autodiff(params, X, y, model, masks)
-    checks.check_no_key(key)
-    params, X, y, activations = validate_classifier(params, X, y, activation)
-    return _autodiff(params, X, y, activations)
+    """Gradient of `loss` by `jax.grad` (model, key: as for `grad_manual`)."""
+    params, X, y, model, masks = validate(params, X, y, activation, model, key)
+    return _autodiff(params, X, y, model, masks)
 
 
 def default_step(dtype) -> float:
@@ -166,17 +97,10 @@ def grad_numerical(
     model, key: as in `grad_manual`; every perturbed loss uses the same dropout masks (the
     same key), so the differences are of one smooth function of the parameters.
     """
-    if model is not None:
-        params, X, y, masks = validate_model(params, X, y, activation, model, key)
-    else:
-        checks.check_no_key(key)
-        params, X, y, activations = validate_classifier(params, X, y, activation)
+    params, X, y, model, masks = validate(params, X, y, activation, model, key)
     h = checked_step(params, h)
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
-    if model is not None:
-        return _model_numerical(params, X, y, h, model, masks, int(batch_size))
-    return _numerical(params, X, y, h, activations, int(batch_size))
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    return _numerical(params, X, y, h, model, masks, batch_size)
 
 
 def checked_step(params: Params, h: float | None) -> jax.Array:
@@ -204,17 +128,10 @@ def central_differences(loss_fn, params: Params, h: jax.Array, batch_size: int) 
     return unravel(jax.lax.map(partial_derivative, jnp.arange(flat.size), batch_size=batch_size))
 
 
-@partial(jax.jit, static_argnames=("activations", "batch_size"))
-def _numerical(params, X, y, h, activations, batch_size):
-    return central_differences(
-        lambda p: classifier_loss(p, X, y, activations), params, h, batch_size
-    )
-
-
 @partial(jax.jit, static_argnames=("model", "batch_size"))
-def _model_numerical(params, X, y, h, model, masks, batch_size):
+def _numerical(params, X, y, h, model, masks, batch_size):
     return central_differences(
-        lambda p: model_lib.total_loss(p, X, y, model, masks), params, h, batch_size
+        lambda p: network.total_loss(p, X, y, model, masks), params, h, batch_size
     )
 
 
@@ -277,12 +194,8 @@ def compare_gradients(
     """Manual, autodiff and numerical gradients, compared pair by pair, leaf by leaf.
 
     model, key: as in `grad_manual`; all three gradients then use the same dropout masks."""
-    if model is not None:
-        params, X, y, masks = validate_model(params, X, y, activation, model, key)
-        return _model_compare(params, X, y, checked_step(params, h), model, masks, fused)
-    checks.check_no_key(key)
-    params, X, y, activations = validate_classifier(params, X, y, activation)
-    return _compare(params, X, y, checked_step(params, h), activations, fused)
+    params, X, y, model, masks = validate(params, X, y, activation, model, key)
+    return _compare(params, X, y, checked_step(params, h), model, masks, bool(fused))
 
 
 def pairwise_errors(params: Params, grads: dict[str, Params]) -> dict:
@@ -295,34 +208,14 @@ def pairwise_errors(params: Params, grads: dict[str, Params]) -> dict:
 
 
 @partial(jax.jit, static_argnames=("model", "fused"))
-def _model_compare(params, X, y, h, model, masks, fused):
+def _compare(params, X, y, h, model, masks, fused):
     grads = {
-        "manual": model_lib.manual_gradient(params, X, y, model, masks, fused),
-        "autodiff": jax.grad(model_lib.total_loss)(params, X, y, model, masks),
-        "numerical": _model_numerical(params, X, y, h, model, masks, 128),
+        "manual": network.manual_gradient(params, X, y, model, masks, fused),
+        "autodiff": jax.grad(network.total_loss)(params, X, y, model, masks),
+        "numerical": _numerical(params, X, y, h, model, masks, 128),
     }
-    kinks, saturated = model_lib.kinks_and_saturation(params, X, y, model, masks, h)
+    kinks, saturated = network.kinks_and_saturation(params, X, y, model, masks, h)
     return GradientReport(pairwise_errors(params, grads), grads, kinks, saturated, h)
-
-
-@partial(jax.jit, static_argnames=("activations", "fused"))
-def _compare(params, X, y, h, activations, fused):
-    grads = {
-        "manual": manual_gradient(params, X, y, activations, fused),
-        "autodiff": jax.grad(classifier_loss)(params, X, y, activations),
-        "numerical": _numerical(params, X, y, h, activations, 128),
-    }
-    errors = pairwise_errors(params, grads)
-    cache = forward_cache(params, X, activations)
-    kinks = sum(
-        jnp.sum(jnp.abs(c.z) < h)
-        for c, a in zip(cache[:-1], activations, strict=True)
-        if a in ("relu", "step")
-    )
-    probs = cache[-1].output
-    p_true = jnp.take_along_axis(probs, sparse_labels(y)[:, None], axis=1)[:, 0]
-    saturated = jnp.sum((p_true < CLIP) | (p_true > 1 - CLIP))
-    return GradientReport(errors, grads, jnp.asarray(kinks, jnp.int32), saturated, h)
 
 
 def format_comparison(report: GradientReport) -> str:

@@ -29,9 +29,8 @@ their `jax.random.key_data` and restored with `jax.random.wrap_key_data` and the
 implementation. Leaves that are NumPy arrays or Python scalars in the template come back as
 NumPy arrays or Python scalars of the same type; every other leaf comes back as a JAX array.
 
-Writes are atomic: the file is written to a temporary file beside the target (`.NAME.*.tmp`),
-flushed and fsynced, then renamed over the target with `os.replace`. A crash or an exception
-mid-save leaves the previous checkpoint untouched (and on an exception, no temporary file).
+Writes are atomic (`files.atomic_write`): a crash or an exception mid-save leaves the previous
+checkpoint untouched; a temporary left by a killed save is removed by the next save.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnfs_jax import checks
+from nnfs_jax import checks, files
 
 FORMAT_NAME = "nnfs_jax.checkpoint"
 FORMAT_VERSION = 1
@@ -121,7 +120,7 @@ def save_checkpoint(
     }
     header_bytes = json.dumps(header, allow_nan=False).encode("utf-8")
     members = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8), **arrays}
-    _atomic_write(target, members)
+    files.atomic_write(target, lambda f: _write_npz(f, members))
     return target
 
 
@@ -177,47 +176,6 @@ def _is_prng_key(leaf: Any) -> bool:
     return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
 
 
-def _atomic_write(target: Path, members: dict[str, np.ndarray]) -> None:
-    """Write `members` as an .npz to a temporary file beside `target`, then rename it over."""
-    directory = target.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(f"path: directory {str(directory)!r} does not exist")
-    if target.is_dir():
-        raise IsADirectoryError(f"path: {str(target)!r} is a directory")
-    # Same directory, so os.replace is a rename within one file system (atomic on POSIX and
-    # Windows); the leading dot and ".tmp" make a leftover from a hard crash easy to spot.
-    fd, tmp = _create_temporary(target)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, members)
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the rename can make it visible
-        os.replace(tmp, target)
-    except BaseException:  # KeyboardInterrupt too: never leave a half-written file behind
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """A new, exclusively created `.NAME.<random>.tmp` beside `target`: (descriptor, path).
-
-    Not `tempfile.mkstemp`: it creates files with mode 0600, and the checkpoint would keep it.
-    O_EXCL with mode 0666 lets the umask decide, as for any file the user writes.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"path: could not create a temporary file beside {str(target)!r}")
-
-
 def _write_npz(f, members: dict[str, np.ndarray]) -> None:
     """What `np.savez` writes (uncompressed, zip64), but to an open file and without pickles."""
     with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -232,21 +190,6 @@ def _write_member(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
     info.external_attr = 0o644 << 16
     with zf.open(info, mode="w", force_zip64=True) as member:
         np.lib.format.write_array(member, array, allow_pickle=False)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX. Best effort: some platforms (Windows) cannot
-    # open a directory, and the file's own data was already fsynced.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- loading ----------------------------------------------------------------------------------

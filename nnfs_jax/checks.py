@@ -15,8 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-ACTIVATION_NAMES = ("relu", "sigmoid", "linear", "step")
-
 
 def is_concrete(x: Any) -> bool:
     """True when `x` holds values we can look at (not an abstract tracer)."""
@@ -138,32 +136,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
     )
 
 
-def check_activations(activation: str | Sequence[str], n_hidden: int) -> tuple[str, ...]:
-    """Normalise `activation` (one name, or one per hidden layer) to a tuple of names."""
-    names = (activation,) * n_hidden if isinstance(activation, str) else tuple(activation)
-    if not isinstance(activation, str) and len(names) != n_hidden:
-        raise ValueError(
-            f"activation: expected one name or {n_hidden} names (one per hidden layer), "
-            f"got {len(names)}"
-        )
-    for name in names:
-        if name not in ACTIVATION_NAMES:
-            raise ValueError(
-                f"activation: unknown activation {name!r}; expected one of {ACTIVATION_NAMES}"
-            )
-    return names
-
-
 # --- chapters 14-17: output heads, dropout, regularization, keys ------------------------------
-
-HEAD_NAMES = ("softmax", "sigmoid", "linear_mse", "linear_mae")
-
-
-def check_head(head: Any) -> str:
-    """An output head's name, one of `HEAD_NAMES`."""
-    if not isinstance(head, str) or head not in HEAD_NAMES:
-        raise ValueError(f"head: unknown head {head!r}; expected one of {HEAD_NAMES}")
-    return head
 
 
 def _per_layer(value: Any, n: int, name: str, what: str) -> tuple[Any, ...]:
@@ -231,37 +204,61 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
     return arr
 
 
-def check_targets(y: Any, head: str, n_samples: int, n_outputs: int, dtype, name: str = "y"):
-    """Labels for an output head, normalised.
-
-    softmax: class indices `(samples,)` or one-hot `(samples, classes)` (`check_labels`).
-    sigmoid: 0/1 labels `(samples, outputs)`, as float; `(samples,)` is accepted for a single
-      output and reshaped to `(samples, 1)`, as the book's `y.reshape(-1, 1)` does.
-    linear_mse, linear_mae: finite float targets `(samples, outputs)`, exactly that shape: a
-      `(samples,)` target against `(samples, 1)` outputs would broadcast to (samples, samples).
-    """
-    if head == "softmax":
-        return check_labels(y, n_samples, n_outputs, name)
+def check_binary_targets(y: Any, n_samples: int, n_outputs: int, dtype, name: str = "y"):
+    """0/1 labels `(samples, outputs)` for a sigmoid head, as float; `(samples,)` is accepted
+    for a single output and reshaped to `(samples, 1)`, as the book's `y.reshape(-1, 1)`."""
     arr = as_float_array(y, name).astype(dtype)
-    if head == "sigmoid" and arr.ndim == 1 and n_outputs == 1:
+    if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
-    if arr.shape != (n_samples, n_outputs):
-        hint = {"sigmoid": " ((samples,) is accepted for a single output)"}.get(
-            head, " (a single target column as y.reshape(-1, 1))"
-        )
-        raise ValueError(
-            f"{name}: {head} targets must have shape ({n_samples}, {n_outputs}) (samples, "
-            f"outputs of the last layer){hint}, got {arr.shape}"
-        )
+    _check_target_shape(
+        arr, n_samples, n_outputs, name, "sigmoid", " ((samples,) is accepted for a single output)"
+    )
     if is_concrete(arr):
-        if not bool(jnp.all(jnp.isfinite(arr))):
-            raise ValueError(f"{name}: contains NaN or inf")
+        _check_finite(arr, name)
         bad = (arr != 0) & (arr != 1)
-        if head == "sigmoid" and bool(jnp.any(bad)):
+        if bool(jnp.any(bad)):
             raise ValueError(
                 f"{name}: sigmoid (binary) labels must be 0 or 1, got {float(arr[bad][0])}"
             )
     return arr
+
+
+def check_regression_targets(y: Any, n_samples: int, n_outputs: int, dtype, name: str = "y"):
+    """Finite float targets `(samples, outputs)` for a linear head, exactly that shape: a
+    `(samples,)` target against `(samples, 1)` outputs would broadcast to (samples, samples)."""
+    arr = as_float_array(y, name).astype(dtype)
+    _check_target_shape(
+        arr, n_samples, n_outputs, name, "linear", " (a single target column as y.reshape(-1, 1))"
+    )
+    if is_concrete(arr):
+        _check_finite(arr, name)
+    return arr
+
+
+def _check_target_shape(arr, n_samples, n_outputs, name, head, hint) -> None:
+    if arr.shape != (n_samples, n_outputs):
+        raise ValueError(
+            f"{name}: {head} targets must have shape ({n_samples}, {n_outputs}) (samples, "
+            f"outputs of the last layer){hint}, got {arr.shape}"
+        )
+
+
+def _check_finite(arr, name) -> None:
+    if not bool(jnp.all(jnp.isfinite(arr))):
+        raise ValueError(f"{name}: contains NaN or inf")
+
+
+def check_sizes(sizes: Any) -> tuple[int, ...]:
+    """Layer widths, inputs first, e.g. `(2, 64, 3)`: at least two positive integers."""
+    try:
+        sizes = tuple(int(s) for s in sizes)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"sizes: expected a sequence of layer widths, got {sizes!r}") from err
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(
+            f"sizes: expected at least two positive widths (inputs, ..., outputs), got {sizes}"
+        )
+    return sizes
 
 
 def check_no_key(key: Any) -> None:

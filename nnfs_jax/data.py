@@ -6,10 +6,12 @@
   They do not patch NumPy the way `nnfs.init()` does; `book_seed(0)` sets the RNG as it does.
 - *Key-based* generators (`make_spiral`, `make_vertical`, `make_sine`) draw the same
   distributions from a `jax.random` key, so they can be jitted and vmapped over keys.
+- `book_setup` draws the documents' data and initial weights in the documents' order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 import jax
@@ -17,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnfs_jax import checks
+from nnfs_jax.layers import Params, init_params_book
 
 
 def book_seed(seed: int = 0) -> None:
@@ -137,3 +140,38 @@ def make_sine(samples: int = 1000, dtype=None) -> tuple[jax.Array, jax.Array]:
     _check_counts(samples)
     X = jnp.arange(samples, dtype=dtype or checks.default_float()).reshape(-1, 1) / samples
     return X, jnp.sin(2 * jnp.pi * X)
+
+
+# --- the documents' starting point ------------------------------------------------------------
+
+BOOK_DATA = {"spiral": spiral_data, "vertical": vertical_data}
+
+
+def book_setup(
+    sizes: Sequence[int] = (2, 64, 3),
+    *,
+    dataset: str = "spiral",
+    samples: int = 100,
+    classes: int = 3,
+    scale: float = 0.01,
+    seed: int = 0,
+    draw: int = 2,
+) -> tuple[Params, np.ndarray, np.ndarray]:
+    """Document 002's starting point: `nnfs.init()` (NumPy seeded with `seed`), then
+    `spiral_data(samples, classes)` (or `vertical_data` with `dataset="vertical"`), then each
+    layer's `scale * randn` weights, in that order.
+
+    draw: which (data, weights) draw from the seeded stream to return. The log printed in
+    document 002 comes from the *second* run of its cell after `nnfs.init()` (epoch 0:
+    accuracy 0.3433, loss 1.0986184); the first draw gives accuracy 0.36, loss 1.0985943.
+    Returns (params, X (samples * classes, 2) float32, y uint8), NumPy-made, float32.
+    """
+    if isinstance(draw, bool) or not isinstance(draw, int) or draw < 1:
+        raise ValueError(f"draw: expected a positive integer, got {draw!r}")
+    if dataset not in BOOK_DATA:
+        raise ValueError(f"dataset: expected one of {tuple(BOOK_DATA)}, got {dataset!r}")
+    book_seed(seed)
+    for _ in range(draw):
+        X, y = BOOK_DATA[dataset](samples, classes)
+        params = init_params_book(sizes, scale)
+    return params, X, y

@@ -1,18 +1,14 @@
-"""Categorical cross-entropy, its backward rules, accuracy, and the classifier's mean loss.
+"""The book's losses, each beside its hand-written backward rule, and their accuracies.
 
-Labels come as the documents allow: sparse class indices `(samples,)` or one-hot rows
-`(samples, classes)`.
+Classifier labels come as the documents allow: sparse class indices `(samples,)` or one-hot
+rows `(samples, classes)`; the other losses take `(samples, outputs)` targets. Each loss returns
+the per-sample losses `(samples,)`; a head (`nnfs_jax.heads`) pairs one with an output layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import jax
 import jax.numpy as jnp
-
-from nnfs_jax import checks
-from nnfs_jax.layers import Params, forward_logits, softmax
 
 CLIP = 1e-7  # the documents clip predictions to [1e-7, 1 - 1e-7] before the log
 
@@ -170,49 +166,3 @@ def regression_accuracy(y_pred: jax.Array, y_true: jax.Array, precision: jax.Arr
     y_pred, y_true: (samples, outputs); precision: a scalar (`regression_precision(y)`).
     """
     return jnp.mean((jnp.abs(y_pred - y_true) < precision).astype(y_pred.dtype))
-
-
-def classifier_loss(
-    params: Params, X: jax.Array, y: jax.Array, activations: Sequence[str]
-) -> jax.Array:
-    """Mean clipped cross-entropy of the classifier; no validation (use `loss`)."""
-    return jnp.mean(categorical_crossentropy(softmax(forward_logits(params, X, activations)), y))
-
-
-def validate_classifier(params, X, y, activation):
-    """Check (params, X, y, activation) for the classifier; return them normalised."""
-    shapes = checks.check_params(params)
-    X = checks.check_X(X, shapes[0][0])
-    y = checks.check_labels(y, X.shape[0], shapes[-1][1])
-    return params, X, y, checks.check_activations(activation, len(shapes) - 1)
-
-
-def loss(
-    params: Params,
-    X: jax.Array,
-    y: jax.Array,
-    activation: str | Sequence[str] = "relu",
-    *,
-    model=None,
-    key: jax.Array | None = None,
-) -> jax.Array:
-    """Mean categorical cross-entropy of the documents' classifier (Dense -> ReLU -> ... ->
-    Dense -> softmax) on `X: (samples, n_inputs)` with labels `y`. A scalar.
-
-    model: a `nnfs_jax.model.Model` (leave `activation` at its default): then the model's
-    data loss plus its regularization loss in training mode, the scalar `grad_manual(...,
-    model=model, key=key)` is the gradient of; `key` draws the dropout masks and is required
-    when the model has dropout.
-    """
-    if model is not None:
-        # model.py builds on this module, so it is imported here rather than at the top.
-        from nnfs_jax import model as model_lib
-
-        model_lib.check_default_activation(activation)
-        return model_lib.model_loss(params, X, y, model, training=True, key=key)
-    checks.check_no_key(key)
-    params, X, y, activations = validate_classifier(params, X, y, activation)
-    return _loss(params, X, y, activations)
-
-
-_loss = jax.jit(classifier_loss, static_argnames="activations")

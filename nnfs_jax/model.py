@@ -1,146 +1,64 @@
-"""Networks beyond the classifier (NNFS chapters 14-17): any stack of dense layers with a
-hidden activation per layer, dropout after it, L1/L2 regularization on every dense layer, and
-an output head with its loss.
+"""The one description of a network: `Model`, and the checked entry points that use it.
 
-    head          output activation   loss (per sample, mean over outputs)   predictions
-    "softmax"     softmax             categorical cross-entropy              argmax
-    "sigmoid"     sigmoid             binary cross-entropy                   p > 0.5
-    "linear_mse"  linear              mean squared error                     the outputs
-    "linear_mae"  linear              mean absolute error                    the outputs
+A `Model` (built by `make_model`) says which activation record each hidden layer uses, the
+head, the dropout rate after each hidden layer and the L1/L2 strengths of each dense layer; the
+parameters stay a separate pytree. The documents' classifier is the default model,
+`make_model(len(params))`: Dense -> ReLU -> ... -> Dense -> softmax + cross-entropy, which
+every function and engine uses when `model` is left out. A `Model` is frozen and hashable, so
+it is a static argument to `jit`: equal models compile once.
 
-A `Model` is a frozen, hashable spec (`make_model` builds one, broadcasting single values), so
-it can be a static argument to `jit`. The network is the book's
-
-    Dense -> act -> Dropout -> ... -> Dense -> act -> Dropout -> Dense -> head
-
-with the book's layer classes as pure functions (`layers`, `losses`, `regularization`).
-
-Two layers of functions, as in `losses` (`classifier_loss` / `loss`):
-
-- the pure pieces, no validation, jittable with `model` static. They take the dropout masks
-  as arrays, `masks=None` meaning evaluation (no dropout): `dropout_masks` draws them from a
-  key, hidden layer i's from `jax.random.fold_in(key, i)`. Keeping the random draws out of the
-  differentiated functions lets finite differences reuse one set of masks and keeps the
-  (slow to compile) RNG out of every gradient's compilation. `forward_cache`, `output`,
-  `data_loss`, `regularization_loss`, `total_loss`, `predictions`, `accuracy`,
-  `manual_gradient`;
-- the checked entry points, which validate before tracing and take `training=` and `key=`:
-  `model_forward`, `model_data_loss`, `model_regularization_loss`, `model_loss`,
-  `model_predictions`, `model_accuracy`. The gradients are `backprop.grad_manual(...,
-  model=...)` and its siblings.
+The entry points validate their arguments before anything is traced: `forward`, `loss` (the
+classifier API, which takes `activation=` or `model=`), `model_forward`, `model_data_loss`,
+`model_regularization_loss`, `model_loss`, `model_predictions`, `model_accuracy`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from nnfs_jax import checks, losses, regularization
-from nnfs_jax.layers import (
-    ACTIVATIONS,
-    Params,
-    dense,
-    dropout_backward,
-    dropout_mask,
-    linear,
-    linear_backward,
-    sigmoid,
-    sigmoid_backward,
-    softmax,
-    softmax_backward,
+from nnfs_jax import checks, heads, layers, network
+from nnfs_jax.layers import Activation, Params
+from nnfs_jax.regularization import Regularizer
+
+REGULARIZER_NAMES = (
+    "weight_regularizer_l1",
+    "weight_regularizer_l2",
+    "bias_regularizer_l1",
+    "bias_regularizer_l2",
 )
-from nnfs_jax.losses import (
-    CLIP,
-    binary_accuracy,
-    binary_crossentropy,
-    binary_crossentropy_backward,
-    categorical_crossentropy,
-    categorical_crossentropy_backward,
-    mean_absolute_error,
-    mean_absolute_error_backward,
-    mean_squared_error,
-    mean_squared_error_backward,
-    regression_accuracy,
-    regression_precision,
-    softmax_crossentropy_backward,
-    sparse_labels,
-)
-from nnfs_jax.regularization import Regularizer, dense_backward_regularized
-
-# --- heads ------------------------------------------------------------------------------------
-
-
-class Head(NamedTuple):
-    """An output activation with its loss, and the backward rule from the loss to the logits."""
-
-    forward: Callable[[jax.Array], jax.Array]  # logits (samples, outputs) -> outputs
-    sample_losses: Callable[[jax.Array, jax.Array], jax.Array]  # (outputs, y) -> (samples,)
-    backward: Callable[[jax.Array, jax.Array, bool], jax.Array]  # (outputs, y, fused) -> dlogits
-
-
-def _softmax_head_backward(output: jax.Array, y_true: jax.Array, fused: bool) -> jax.Array:
-    # The book fuses softmax with cross-entropy ((p - y) / n) in training; fused=False keeps
-    # the long way round through the per-sample Jacobian.
-    if fused:
-        return softmax_crossentropy_backward(output, y_true)
-    return softmax_backward(categorical_crossentropy_backward(output, y_true), output)
-
-
-HEADS: dict[str, Head] = {
-    "softmax": Head(softmax, categorical_crossentropy, _softmax_head_backward),
-    # The book does not fuse sigmoid with binary cross-entropy: it chains the two backwards.
-    "sigmoid": Head(
-        sigmoid,
-        binary_crossentropy,
-        lambda out, y, fused: sigmoid_backward(binary_crossentropy_backward(out, y), out),
-    ),
-    "linear_mse": Head(
-        linear,
-        mean_squared_error,
-        lambda out, y, fused: linear_backward(mean_squared_error_backward(out, y)),
-    ),
-    "linear_mae": Head(
-        linear,
-        mean_absolute_error,
-        lambda out, y, fused: linear_backward(mean_absolute_error_backward(out, y)),
-    ),
-}
-assert tuple(HEADS) == checks.HEAD_NAMES
-
-
-# --- the spec ---------------------------------------------------------------------------------
+HYPERPARAMETERS = ("dropout", *REGULARIZER_NAMES)  # what a sweep may trace
 
 
 @dataclass(frozen=True)
 class Model:
     """What a network is made of, apart from its parameters.
 
-    activations: one hidden activation name per hidden layer (`len(params) - 1` of them).
-    head: "softmax", "sigmoid", "linear_mse" or "linear_mae".
-    dropout: the rate (fraction dropped) of the dropout layer after each hidden activation,
-      one per hidden layer; 0 means no dropout layer. `()` means none anywhere.
-    regularizers: one `Regularizer` per dense layer (hidden and output); `()` means none.
-
-    Construction checks and normalises every field (tuples of Python floats), so equal specs
-    hash equal and `jit` compiles once per distinct spec.
+    activations: one `layers.Activation` record (or name) per hidden layer.
+    head: a `heads.Head` record or name: "softmax", "sigmoid", "linear_mse", "linear_mae".
+    dropout: the rate (fraction dropped) after each hidden activation, 0 for none; `()` none.
+    regularizers: one `Regularizer` per dense layer (hidden and output); `()` none.
+    Construction checks and normalises every field, so equal specs hash equal.
     """
 
-    activations: tuple[str, ...] = ()
-    head: str = "softmax"
+    activations: tuple[Activation, ...] = ()
+    head: heads.Head = heads.HEADS["softmax"]
     dropout: tuple[float, ...] = ()
     regularizers: tuple[Regularizer, ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.activations, str) or not isinstance(self.activations, Sequence):
+        if isinstance(self.activations, (str, Activation)) or not isinstance(
+            self.activations, Sequence
+        ):
             raise TypeError(
                 "activations: expected a tuple of names, one per hidden layer (make_model "
                 f"broadcasts a single name), got {self.activations!r}"
             )
-        activations = checks.check_activations(tuple(self.activations), len(self.activations))
+        activations = layers.activations(tuple(self.activations), len(self.activations))
         n_hidden = len(activations)
         rates = checks.check_dropout(self.dropout if self.dropout != () else 0.0, n_hidden)
         regularizers = self.regularizers
@@ -157,7 +75,7 @@ class Model:
                 f"layer), got {self.regularizers!r}"
             )
         object.__setattr__(self, "activations", activations)
-        object.__setattr__(self, "head", checks.check_head(self.head))
+        object.__setattr__(self, "head", heads.head(self.head))
         object.__setattr__(self, "dropout", rates)
         object.__setattr__(self, "regularizers", regularizers)
 
@@ -168,38 +86,81 @@ class Model:
 
     @property
     def has_dropout(self) -> bool:
-        return any(rate > 0 for rate in self.dropout)
+        return network.has_dropout(self)
+
+    def replace(self, **values: Any) -> Model:
+        """This model with some hyperparameters changed, under `make_model`'s names and
+        meanings: `dropout` (one rate or one per hidden layer) and the four regularization
+        strengths (one or one per dense layer)."""
+        current = self.hyperparameters()
+        unknown = set(values) - set(current)
+        if unknown:
+            raise ValueError(
+                f"model: no hyperparameter {sorted(unknown)}; it has {HYPERPARAMETERS}"
+            )
+        merged = {**current, **values}
+        return make_model(self.n_layers, activation=self.activations, head=self.head, **merged)
+
+    def hyperparameters(self) -> dict[str, tuple[float, ...]]:
+        """The values a sweep may vary, per layer: `dropout` (per hidden layer) and the four
+        regularization strengths (per dense layer), under `make_model`'s names."""
+        values = {"dropout": self.dropout}
+        for name in REGULARIZER_NAMES:
+            values[name] = tuple(getattr(r, name) for r in self.regularizers)
+        return values
+
+
+def with_hyperparameters(model: Model, values: Mapping[str, Any]) -> Model:
+    """`model` with some of `hyperparameters()` replaced by (traced) per-layer arrays, unchecked:
+    the structure stays and only the numbers vary, for a compiled sweep. A traced strength or
+    rate is always computed, which at 0 changes nothing (see `regularization.is_on`)."""
+    unknown = set(values) - set(HYPERPARAMETERS)
+    if unknown:
+        raise ValueError(f"hyperparameters: unknown {sorted(unknown)}; expected {HYPERPARAMETERS}")
+    new = object.__new__(Model)
+    object.__setattr__(new, "activations", model.activations)
+    object.__setattr__(new, "head", model.head)
+    rates = values.get("dropout")
+    dropout = model.dropout if rates is None else tuple(rates[i] for i in range(len(model.dropout)))
+    object.__setattr__(new, "dropout", dropout)
+    regularizers = tuple(
+        r.with_values(**{k: values[k][i] for k in REGULARIZER_NAMES if k in values})
+        for i, r in enumerate(model.regularizers)
+    )
+    object.__setattr__(new, "regularizers", regularizers)
+    return new
 
 
 def make_model(
     n_layers: int,
     *,
-    activation: str | Sequence[str] = "relu",
-    head: str = "softmax",
+    activation: str | Activation | Sequence[str | Activation] = "relu",
+    head: str | heads.Head = "softmax",
     dropout: float | Sequence[float] = 0.0,
     weight_regularizer_l1: float | Sequence[float] = 0.0,
     weight_regularizer_l2: float | Sequence[float] = 0.0,
     bias_regularizer_l1: float | Sequence[float] = 0.0,
     bias_regularizer_l2: float | Sequence[float] = 0.0,
 ) -> Model:
-    """A `Model` of `n_layers` dense layers; each argument is one value for every layer or one
-    per layer.
-
-    activation, dropout: per hidden layer (`n_layers - 1` of them).
-    weight_regularizer_l1, ...: per dense layer (`n_layers`), the output layer included. The
-    book regularizes only its hidden layer (`Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
-    bias_regularizer_l2=5e-4)`, then `Layer_Dense(64, 3)`): pass `(5e-4, 0)` for that.
-    """
+    """A `Model` of `n_layers` dense layers; each argument one value for every layer or one per
+    layer. activation, dropout: per hidden layer (a name, or a record such as
+    `layers.activation("leaky_relu", slope=0.2)`). weight_regularizer_l1, ...: per dense
+    layer, the output layer included; the book regularizes only its hidden layer
+    (`Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4)`, then
+    `Layer_Dense(64, 3)`): pass `(5e-4, 0)` for that."""
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
         raise ValueError(f"n_layers: expected a positive integer, got {n_layers!r}")
-    n_hidden = n_layers - 1
     strengths = {
         name: checks.check_strengths(value, n_layers, name)
-        for name, value in (
-            ("weight_regularizer_l1", weight_regularizer_l1),
-            ("weight_regularizer_l2", weight_regularizer_l2),
-            ("bias_regularizer_l1", bias_regularizer_l1),
-            ("bias_regularizer_l2", bias_regularizer_l2),
+        for name, value in zip(
+            REGULARIZER_NAMES,
+            (
+                weight_regularizer_l1,
+                weight_regularizer_l2,
+                bias_regularizer_l1,
+                bias_regularizer_l2,
+            ),
+            strict=True,
         )
     }
     regularizers = tuple(
@@ -207,182 +168,14 @@ def make_model(
         for i in range(n_layers)
     )
     return Model(
-        activations=checks.check_activations(activation, n_hidden),
+        activations=layers.activations(activation, n_layers - 1),
         head=head,
-        dropout=checks.check_dropout(dropout, n_hidden),
+        dropout=checks.check_dropout(dropout, n_layers - 1),
         regularizers=regularizers,
     )
 
 
-# --- the pure pieces --------------------------------------------------------------------------
-
-
-Masks = tuple[jax.Array | None, ...]  # one per hidden layer; None: no dropout there
-
-
-def dropout_masks(params: Params, X: jax.Array, model: Model, key: jax.Array) -> Masks:
-    """The book's `binary_mask` of every hidden layer's dropout for a batch `X`, each
-    `(samples, n_neurons)`, drawn by `layers.dropout_mask` from `jax.random.fold_in(key, i)`
-    (so a layer's mask does not depend on how many layers there are); None where the rate is 0.
-    """
-    masks = []
-    for i, (layer, rate) in enumerate(zip(params[:-1], model.dropout, strict=True)):
-        if rate == 0:
-            masks.append(None)
-            continue
-        shape = (X.shape[0], layer["weights"].shape[1])
-        dtype = jnp.result_type(X.dtype, layer["weights"].dtype)
-        masks.append(dropout_mask(jax.random.fold_in(key, i), rate, shape, dtype))
-    return tuple(masks)
-
-
-class ModelCache(NamedTuple):
-    """What a layer's classes remember for their backward pass."""
-
-    inputs: jax.Array  # the dense layer's inputs, (samples, n_inputs)
-    z: jax.Array  # the dense layer's output, (samples, n_neurons)
-    output: jax.Array  # the activation's output (the head's for the last layer)
-    binary_mask: jax.Array | None  # the dropout after it, None where there is none
-
-
-def forward_cache(
-    params: Params, X: jax.Array, model: Model, masks: Masks | None = None
-) -> list[ModelCache]:
-    """The forward pass, keeping what every layer needs for its backward pass.
-
-    X: (samples, n_inputs). masks: None for evaluation (dropout is the identity), else
-    training with `dropout_masks(params, X, model, key)`.
-    """
-    inputs, cache = X, []
-    for i, layer in enumerate(params[:-1]):
-        z = dense(layer, inputs)
-        out = ACTIVATIONS[model.activations[i]].forward(z)
-        binary_mask = None if masks is None else masks[i]
-        cache.append(ModelCache(inputs, z, out, binary_mask))
-        # Layer_Dropout.forward: `layers.dropout(out, k, rate)` is `out * dropout_mask(k, ...)`
-        inputs = out if binary_mask is None else out * binary_mask
-    z = dense(params[-1], inputs)
-    cache.append(ModelCache(inputs, z, HEADS[model.head].forward(z), None))
-    return cache
-
-
-def output(params: Params, X: jax.Array, model: Model, masks: Masks | None = None) -> jax.Array:
-    """The head's output (samples, n_outputs): probabilities, sigmoid outputs or values."""
-    return forward_cache(params, X, model, masks)[-1].output
-
-
-def data_loss(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, masks: Masks | None = None
-) -> jax.Array:
-    """The book's `loss_function.calculate(output, y)`: the mean of the head's sample losses."""
-    return jnp.mean(HEADS[model.head].sample_losses(output(params, X, model, masks), y))
-
-
-def regularization_loss(params: Params, model: Model) -> jax.Array:
-    """The sum over layers of the book's `loss_function.regularization_loss(layer)`."""
-    total = jnp.zeros((), params[0]["weights"].dtype)
-    for layer, regularizer in zip(params, model.regularizers, strict=True):
-        total += regularization.regularization_loss(layer, regularizer)
-    return total
-
-
-def total_loss(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, masks: Masks | None = None
-) -> jax.Array:
-    """`data_loss + regularization_loss`, the book's `loss` in training; the scalar the
-    gradients (`manual_gradient`, `jax.grad`, finite differences) differentiate."""
-    return data_loss(params, X, y, model, masks) + regularization_loss(params, model)
-
-
-def predictions(output: jax.Array, head: str) -> jax.Array:
-    """softmax: class indices (samples,) by argmax; sigmoid: 0/1 (samples, outputs) int32 from
-    `output > 0.5`, the book's `(output > 0.5) * 1`; linear: the outputs themselves."""
-    if head == "softmax":
-        return jnp.argmax(output, axis=1)
-    if head == "sigmoid":
-        return (output > 0.5).astype(jnp.int32)
-    return output
-
-
-def accuracy(
-    output: jax.Array, y: jax.Array, head: str, precision: jax.Array | None = None
-) -> jax.Array:
-    """The book's accuracy for each head: softmax: argmax == class; sigmoid: (p > 0.5) == y
-    over every output; linear: `mean(|p - y| < precision)`, precision `std(y) / 250` unless
-    given (the book computes it once, from the training targets)."""
-    if head == "softmax":
-        return losses.accuracy(output, y)
-    if head == "sigmoid":
-        return binary_accuracy(output, y)
-    precision = regression_precision(y) if precision is None else precision
-    return regression_accuracy(output, y, precision)
-
-
-def manual_gradient(
-    params: Params,
-    X: jax.Array,
-    y: jax.Array,
-    model: Model,
-    masks: Masks | None = None,
-    fused: bool = True,
-) -> Params:
-    """The book's backward pass: the head's rule, then for each layer from the last, dropout's,
-    the activation's and the regularized dense layer's.
-
-    fused: for the softmax head, the combined rule `(p - y) / samples`; `False` goes through
-    the softmax Jacobian. The other heads always chain the loss's backward through the output
-    activation's, as the book does. Returns `[{"weights": dweights, "biases": dbiases}, ...]`.
-    """
-    cache = forward_cache(params, X, model, masks)
-    dvalues = HEADS[model.head].backward(cache[-1].output, y, fused)
-    grads: list[dict[str, jax.Array]] = []
-    for i in reversed(range(len(params))):
-        inputs, z, out, binary_mask = cache[i]
-        if i < len(params) - 1:
-            if binary_mask is not None:
-                dvalues = dropout_backward(dvalues, binary_mask)
-            dvalues = ACTIVATIONS[model.activations[i]].backward(dvalues, z, out)
-        g = dense_backward_regularized(dvalues, inputs, params[i], model.regularizers[i])
-        grads.append({"weights": g.dweights, "biases": g.dbiases})
-        dvalues = g.dinputs
-    return grads[::-1]
-
-
-def kinks_and_saturation(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, masks: Masks | None, h: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Where finite differences (step h) and the hand-written rules can legitimately disagree.
-
-    kinks: hidden ReLU/step pre-activations within h of 0, L1-regularized parameters within h
-      of 0, and (linear_mae) outputs within h of their target.
-    saturated: softmax: samples whose correct-class probability lies outside the clip range;
-      sigmoid: outputs outside it (the book's backward clips, jax.grad of the clipped loss
-      is 0 there); linear heads: 0.
-    """
-    cache = forward_cache(params, X, model, masks)
-    kinks = jnp.zeros((), jnp.int32)
-    for c, name in zip(cache[:-1], model.activations, strict=True):
-        if name in ("relu", "step"):
-            kinks += jnp.sum(jnp.abs(c.z) < h)
-    for layer, r in zip(params, model.regularizers, strict=True):
-        if r.weight_regularizer_l1 > 0:
-            kinks += jnp.sum(jnp.abs(layer["weights"]) < h)
-        if r.bias_regularizer_l1 > 0:
-            kinks += jnp.sum(jnp.abs(layer["biases"]) < h)
-    out = cache[-1].output
-    if model.head == "linear_mae":
-        kinks += jnp.sum(jnp.abs(out - y) < h)
-    if model.head == "softmax":
-        p = jnp.take_along_axis(out, sparse_labels(y)[:, None], axis=1)[:, 0]
-        saturated = jnp.sum((p < CLIP) | (p > 1 - CLIP))
-    elif model.head == "sigmoid":
-        saturated = jnp.sum((out < CLIP) | (out > 1 - CLIP))
-    else:
-        saturated = jnp.zeros((), jnp.int32)
-    return kinks, saturated.astype(jnp.int32)
-
-
-# --- checked entry points ---------------------------------------------------------------------
+# --- checks -----------------------------------------------------------------------------------
 
 
 def check_model(model: Any, n_layers: int) -> Model:
@@ -397,6 +190,19 @@ def check_model(model: Any, n_layers: int) -> Model:
             f"{model.n_layers} dense layers, but params has {n_layers}"
         )
     return model
+
+
+def resolve(model: Any, activation: Any, n_layers: int) -> Model:
+    """The model a function of the classifier API runs: `model`, or with `model=None` the
+    documents' classifier with `activation` (one name, or one per hidden layer)."""
+    if model is None:
+        return make_model(n_layers, activation=activation)
+    if not (isinstance(activation, str) and activation == "relu"):
+        raise ValueError(
+            f"activation: leave it at its default when model is given (got {activation!r}); "
+            "the hidden activations are the model's (make_model(..., activation=...))"
+        )
+    return check_model(model, n_layers)
 
 
 def check_model_key(model: Model, key: Any, training: bool) -> jax.Array | None:
@@ -414,49 +220,75 @@ def check_model_key(model: Model, key: Any, training: bool) -> jax.Array | None:
     return key
 
 
-def check_default_activation(activation: Any) -> None:
-    """The classifier API's `activation`, given with `model=`, must stay at its default: the
-    model carries the hidden activations."""
-    if not (isinstance(activation, str) and activation == "relu"):
-        raise ValueError(
-            f"activation: leave it at its default when model is given (got {activation!r}); "
-            "the hidden activations are the model's (make_model(..., activation=...))"
-        )
-
-
 def validate(
     params: Any, X: Any, y: Any, model: Any, key: Any = None, *, training: bool = True
-) -> tuple[Params, jax.Array, jax.Array | None, Masks | None]:
-    """Check (params, X, y, model, key); return (params, X, y, masks) normalised, masks drawn
-    from the key when training a model with dropout, else None. y=None skips the labels
-    (forward passes)."""
+) -> tuple[Params, jax.Array, jax.Array | None, network.Masks | None]:
+    """Check (params, X, y, model, key); return (params, X, y, masks) normalised, the masks
+    drawn from the key when training a model with dropout, else None. y=None skips the
+    targets (forward passes)."""
     shapes = checks.check_params(params)
     model = check_model(model, len(shapes))
     X = checks.check_X(X, shapes[0][0])
     if y is not None:
-        y = checks.check_targets(y, model.head, X.shape[0], shapes[-1][1], X.dtype)
+        y = model.head.targets(y, X.shape[0], shapes[-1][1], X.dtype)
     key = check_model_key(model, key, training)
-    masks = None if key is None else dropout_masks(params, X, model, key)
+    masks = None if key is None else network.dropout_masks(params, X, model, key)
     return params, X, y, masks
 
 
-_output = jax.jit(output, static_argnames="model")
-_data_loss = jax.jit(data_loss, static_argnames="model")
-_regularization_loss = jax.jit(regularization_loss, static_argnames="model")
-_total_loss = jax.jit(total_loss, static_argnames="model")
+def n_layers_of(params: Any) -> int:
+    return len(checks.check_params(params))
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+_output = jax.jit(network.output, static_argnames="model")
+_data_loss = jax.jit(network.data_loss, static_argnames="model")
+_regularization_loss = jax.jit(network.regularization_loss, static_argnames="model")
+_total_loss = jax.jit(network.total_loss, static_argnames="model")
+_accuracy = jax.jit(
+    lambda params, X, y, model, precision: network.accuracy(
+        network.output(params, X, model), y, model, precision
+    ),
+    static_argnames="model",
+)
+
+
+def forward(
+    params: Params, X: Any, activation: str | Sequence[str] = "relu", *, model: Model | None = None
+) -> jax.Array:
+    """The documents' classifier, Dense -> activation -> ... -> Dense -> softmax, or `model`:
+    X (samples, n_inputs) -> the head's output (samples, n_outputs), evaluation mode."""
+    return model_forward(params, X, resolve(model, activation, n_layers_of(params)))
+
+
+def loss(
+    params: Params,
+    X: Any,
+    y: Any,
+    activation: str | Sequence[str] = "relu",
+    *,
+    model: Model | None = None,
+    key: jax.Array | None = None,
+) -> jax.Array:
+    """The loss every gradient method differentiates, a scalar: the documents' classifier's
+    mean clipped cross-entropy, or with `model` its data plus regularization loss in training
+    mode (`key` draws the dropout masks, required when it has dropout)."""
+    model = resolve(model, activation, n_layers_of(params))
+    return model_loss(params, X, y, model, training=True, key=key)
 
 
 def model_forward(
-    params: Params, X: jax.Array, model: Model, *, training: bool = False, key=None
+    params: Params, X: Any, model: Model, *, training: bool = False, key=None
 ) -> jax.Array:
-    """The network's output (samples, n_outputs); dropout is applied only with
-    `training=True`, and then needs `key` if the model has any."""
+    """The network's output (samples, n_outputs); dropout only with `training=True` (then with
+    `key` if the model has any)."""
     params, X, _, masks = validate(params, X, None, model, key, training=training)
     return _output(params, X, model, masks)
 
 
 def model_data_loss(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, *, training: bool = False, key=None
+    params: Params, X: Any, y: Any, model: Model, *, training: bool = False, key=None
 ) -> jax.Array:
     """The mean of the head's sample losses (no regularization), a scalar."""
     params, X, y, masks = validate(params, X, y, model, key, training=training)
@@ -465,39 +297,39 @@ def model_data_loss(
 
 def model_regularization_loss(params: Params, model: Model) -> jax.Array:
     """The sum of every layer's L1/L2 terms, a scalar."""
-    shapes = checks.check_params(params)
-    return _regularization_loss(params, check_model(model, len(shapes)))
+    return _regularization_loss(params, check_model(model, n_layers_of(params)))
 
 
 def model_loss(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, *, training: bool = False, key=None
+    params: Params, X: Any, y: Any, model: Model, *, training: bool = False, key=None
 ) -> jax.Array:
-    """Data loss plus regularization loss, a scalar. `nnfs_jax.loss(params, X, y, model=...,
-    key=...)` is this with `training=True`, the loss the gradients are of."""
+    """Data loss plus regularization loss, a scalar."""
     params, X, y, masks = validate(params, X, y, model, key, training=training)
     return _total_loss(params, X, y, model, masks)
 
 
-def model_predictions(params: Params, X: jax.Array, model: Model) -> jax.Array:
+def model_predictions(params: Params, X: Any, model: Model) -> jax.Array:
     """Evaluation-mode predictions: class indices (softmax), 0/1 (sigmoid), values (linear)."""
-    return predictions(model_forward(params, X, model), model.head)
+    return model.head.predictions(model_forward(params, X, model))
 
 
 def model_accuracy(
-    params: Params, X: jax.Array, y: jax.Array, model: Model, *, precision: float | None = None
+    params: Params, X: Any, y: Any, model: Model, *, precision: float | None = None
 ) -> jax.Array:
-    """Evaluation-mode accuracy, a scalar (see `accuracy`). precision: linear heads only; by
-    default `std(y) / 250` of the `y` given, as the book does."""
+    """Evaluation-mode accuracy, a scalar. precision: linear heads only; by default
+    `std(y) / 250` of the `y` given, as the book does."""
     params, X, y, _ = validate(params, X, y, model, None, training=False)
-    if precision is not None:
-        if not model.head.startswith("linear"):
-            raise ValueError(f"precision: only the linear heads use it, not {model.head!r}")
-        precision = checks.check_number(precision, "precision")
-        if not precision >= 0:
-            raise ValueError(f"precision: expected a non-negative number, got {precision}")
-    return _accuracy(params, X, y, model, precision)
+    return _accuracy(params, X, y, model, check_precision(precision, model, y))
 
 
-@jax.jit(static_argnames="model")
-def _accuracy(params, X, y, model, precision):
-    return accuracy(output(params, X, model), y, model.head, precision)
+def check_precision(precision: Any, model: Model, y: jax.Array) -> jax.Array | None:
+    """The linear heads' accuracy tolerance as a scalar of y's dtype, or None for the default
+    (`std(y) / 250`); an error for the heads that do not use one."""
+    if precision is None:
+        return None
+    if not model.head.uses_precision:
+        raise ValueError(f"precision: only the linear heads use it, not {model.head.name!r}")
+    value = checks.check_number(precision, "precision")
+    if not (jnp.isfinite(value) and value >= 0):
+        raise ValueError(f"precision: expected a non-negative finite number, got {value}")
+    return jnp.asarray(value, y.dtype)

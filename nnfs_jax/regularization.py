@@ -43,7 +43,24 @@ class Regularizer:
     @property
     def active(self) -> bool:
         """Whether any term is switched on."""
-        return any(getattr(self, field.name) > 0 for field in fields(self))
+        return any(is_on(getattr(self, field.name)) for field in fields(self))
+
+    def with_values(self, **strengths) -> Regularizer:
+        """These strengths replaced by arrays, unchecked: for traced values inside a compiled
+        sweep, where the model's structure stays and only the numbers vary."""
+        new = object.__new__(Regularizer)
+        for field in fields(self):
+            object.__setattr__(
+                new, field.name, strengths.get(field.name, getattr(self, field.name))
+            )
+        return new
+
+
+def is_on(strength) -> bool:
+    """Whether a term is computed. As the book's `if ... > 0` tests, a term whose strength is a
+    known 0 is left out; a traced strength (a sweep's) is always computed, which changes
+    nothing where it is 0 (`0 * x` adds exactly 0)."""
+    return not (isinstance(strength, float) and strength == 0)
 
 
 class RegularizationGrads(NamedTuple):
@@ -63,13 +80,13 @@ def regularization_loss(layer: Layer, regularizer: Regularizer) -> jax.Array:
     """
     weights, biases = layer["weights"], layer["biases"]
     total = jnp.zeros((), weights.dtype)
-    if regularizer.weight_regularizer_l1 > 0:
+    if is_on(regularizer.weight_regularizer_l1):
         total += regularizer.weight_regularizer_l1 * jnp.sum(jnp.abs(weights))
-    if regularizer.weight_regularizer_l2 > 0:
+    if is_on(regularizer.weight_regularizer_l2):
         total += regularizer.weight_regularizer_l2 * jnp.sum(weights * weights)
-    if regularizer.bias_regularizer_l1 > 0:
+    if is_on(regularizer.bias_regularizer_l1):
         total += regularizer.bias_regularizer_l1 * jnp.sum(jnp.abs(biases))
-    if regularizer.bias_regularizer_l2 > 0:
+    if is_on(regularizer.bias_regularizer_l2):
         total += regularizer.bias_regularizer_l2 * jnp.sum(biases * biases)
     return total
 
@@ -89,13 +106,13 @@ def regularization_backward(layer: Layer, regularizer: Regularizer) -> Regulariz
     each term only where its strength is > 0 (as in the book)."""
     weights, biases = layer["weights"], layer["biases"]
     dweights, dbiases = jnp.zeros_like(weights), jnp.zeros_like(biases)
-    if regularizer.weight_regularizer_l1 > 0:
+    if is_on(regularizer.weight_regularizer_l1):
         dweights += regularizer.weight_regularizer_l1 * l1_backward(weights)
-    if regularizer.weight_regularizer_l2 > 0:
+    if is_on(regularizer.weight_regularizer_l2):
         dweights += 2 * regularizer.weight_regularizer_l2 * weights
-    if regularizer.bias_regularizer_l1 > 0:
+    if is_on(regularizer.bias_regularizer_l1):
         dbiases += regularizer.bias_regularizer_l1 * l1_backward(biases)
-    if regularizer.bias_regularizer_l2 > 0:
+    if is_on(regularizer.bias_regularizer_l2):
         dbiases += 2 * regularizer.bias_regularizer_l2 * biases
     return RegularizationGrads(dweights, dbiases)
 
