@@ -44,7 +44,6 @@ from harness import nnfs_numpy
 
 import nnfs_jax as nj
 from nnfs_jax import optim
-from nnfs_jax.fit import fit
 
 # --- the book's chapter-19 classes, transcribed ------------------------------------------------
 
@@ -457,7 +456,7 @@ def time_jax(X, y, X_test, y_test, epochs: int) -> float:
     model = nj.make_model(3)
     params = nj.init_params(jax.random.key(0), (784, 128, 128, 10))
     start = time.perf_counter()
-    out = fit(
+    out = nj.fit(
         params,
         X,
         y,

@@ -4,7 +4,9 @@ documents' NumPy set-up (`nnfs.init()`), PyTorch thread settings, and the result
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -38,6 +40,15 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(saved)
+
+
+TORCH_MISSING = "skipped: PyTorch is not installed (pip install '.[bench]')"
+
+
+def have_torch() -> bool:
+    """Whether PyTorch can be imported (the `bench` extra); without it the PyTorch baselines
+    are reported as skipped rows (NaN seconds) rather than failing the whole run."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def seconds(fn: Callable[[], object]) -> float:
@@ -88,7 +99,8 @@ def print_table(rows: list[Measurement], reference: str = "nnfs_jax") -> None:
         group = [r for r in rows if r.workload == w]
         ref = next((r for r in group if r.implementation.startswith(reference)), None)
         for r in group:
-            ratio = f"{r.seconds / ref.seconds:7.1f}x" if ref and ref.seconds > 0 else ""
+            measured = ref and ref.seconds > 0 and not math.isnan(r.seconds)
+            ratio = f"{r.seconds / ref.seconds:7.1f}x" if measured else ""
             compile_s = f"{r.compile_seconds:8.2f}" if r.compile_seconds else ""
             print(f"{w:<42} {r.implementation:<48} {r.seconds:9.3f} {compile_s:>8} {ratio:>8}")
             if r.note:

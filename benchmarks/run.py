@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import book_numpy
 from harness import (
+    TORCH_MISSING,
     Measurement,
+    have_torch,
     interleaved,
     nnfs_numpy,
     print_table,
@@ -37,7 +39,6 @@ from harness import (
 
 import nnfs_jax as nj
 from nnfs_jax import optim
-from nnfs_jax.train import BOOK_DATA
 
 
 def spiral_setup(samples, sizes):
@@ -94,6 +95,8 @@ def torch_sgd(X, y, W1, W2, epochs, autograd):
 def best_torch(name, run, repeats, scale=1.0, note=""):
     """The best of {1, 2} threads x {manual, autograd}: PyTorch's default two threads collapse
     when another process holds a core, so small workloads take the better setting."""
+    if not have_torch():
+        return Measurement(name, "pytorch eager", float("nan"), 0.0, TORCH_MISSING)
     results = {}
     for threads in (1, 2):
         with torch_threads(threads):
@@ -194,15 +197,18 @@ def w1(repeats, quick):
         )
     ]
     torch_runs = {}
-    for threads in (1, 2):
+    for threads in (1, 2) if have_torch() else ():
         with torch_threads(threads):
             for block in (1_000, 10_000):
                 label = f"pytorch batched (bmm, block {block}, {threads} thr)"
                 torch_runs[label] = interleaved(
                     {label: lambda b=block: torch_random_search(X, y, iterations, b)}, repeats
                 )[label]
-    label, (median, _, times) = min(torch_runs.items(), key=lambda kv: kv[1][0])
-    rows.append(Measurement(name, label, median, 0, "", times))
+    if torch_runs:
+        label, (median, _, times) = min(torch_runs.items(), key=lambda kv: kv[1][0])
+        rows.append(Measurement(name, label, median, 0, "", times))
+    else:
+        rows.append(Measurement(name, "pytorch batched", float("nan"), 0, TORCH_MISSING))
     key = jax.random.key(0)
 
     def run():
@@ -233,7 +239,7 @@ def w2(repeats, quick):
 
 def _w2_one(dataset, iterations, repeats):
     nj.book_seed(0)
-    X, y = BOOK_DATA[dataset](100, 3)
+    X, y = nj.BOOK_DATA[dataset](100, 3)
     name = f"W2 hill climbing {dataset} 2-3-3 {iterations:,}"
     with nnfs_numpy():
         t = interleaved({"numpy": lambda: book_numpy.hill_climb_001(X, y, iterations)}, repeats)

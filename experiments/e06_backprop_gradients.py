@@ -5,14 +5,14 @@ Propagation Results"): `nnfs.init()`, `spiral_data(samples=100, classes=3)`, Lay
 and Layer_Dense(3, 3) with `0.10 * np.random.randn`, ReLU between, the fused softmax +
 cross-entropy backward `(p - y) / samples`, then dense2, ReLU and dense1 backward. The bonus
 prints (softmax output, loss, dinputs, dense2 dweights and dbiases, dense1 dweights and
-dbiases) are composed here from nnfs_jax's pieces (`layers.forward_cache`,
+dbiases) are composed here from nnfs_jax's pieces (`network.forward_cache`,
 `losses.softmax_crossentropy_backward`, `layers.dense_backward`, `layers.relu_backward`) and
 printed in the document's format; they equal `grad_manual`'s. The softmax output and the loss
 are document 004's printed ones (the same seed and set-up): loss 1.098445.
 
 Then `compare_gradients` sets the manual gradient (001/002/003's rules), `jax.grad` (001) and
 central finite differences (000) side by side for that 2-3-3 network and (not with `--quick`)
-for 002's 2-64-3 network at its starting point (`train.book_setup()`), in float32 and float64,
+for 002's 2-64-3 network at its starting point (`nj.book_setup()`), in float32 and float64,
 printing `format_comparison`'s table and drawing the per-leaf errors. Manual and autodiff agree
 to round-off (~1e-7 relative in float32, ~1e-15 in float64). Finite differences agree far less
 well on the first layer: at initialisation many first-layer pre-activations sit within h of
@@ -30,8 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import nnfs_jax as nj
-from nnfs_jax import layers, losses, plot
-from nnfs_jax.train import book_setup
+from nnfs_jax import layers, losses, network, plot
 
 NAME = Path(__file__).stem
 
@@ -53,7 +52,8 @@ def setup_003(seed: int) -> tuple[list, np.ndarray, np.ndarray]:
 
 def bonus(params: list, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """003's backward pass from nnfs_jax's pieces, printed as its "Bonus" cell prints it."""
-    dense1_cache, dense2_cache = layers.forward_cache(params, jnp.asarray(X), ("relu",))
+    model = nj.make_model(2)  # Dense -> ReLU -> Dense -> softmax, the documents' classifier
+    dense1_cache, dense2_cache = network.forward_cache(params, jnp.asarray(X), model)
     output = dense2_cache.output  # loss_activation.output
     labels = jnp.asarray(y, jnp.int32)
     loss = jnp.mean(losses.categorical_crossentropy(output, labels))
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n# Manual vs jax.grad vs central differences")
     reports = {"2-3-3 (003)": compare("2-3-3 (003)", params, X, y)}
     if not args.quick:  # each network and precision costs a compilation of a few seconds
-        reports["2-64-3 (002)"] = compare("2-64-3 (002 start)", *book_setup(seed=args.seed))
+        reports["2-64-3 (002)"] = compare("2-64-3 (002 start)", *nj.book_setup(seed=args.seed))
     figures = [
         plot.gradient_errors(
             {f"{name}, {precision}": r for precision, r in by_precision.items()},

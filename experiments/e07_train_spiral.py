@@ -5,8 +5,8 @@ DenseLayer(2, 64) and DenseLayer(64, 3) with `0.01 * np.random.randn`, ReLU, the
 cross-entropy, `SGD()` (learning rate 1.0), 10,001 full-batch epochs, and every 100 epochs the
 log `Epoch: {epoch}\\nAccuracy: {accuracy}\\nLoss: {loss}`, printed here in that format:
 accuracy as a count over the samples (`round(acc * n) / n`, a Python float), the float32 loss
-as `float(loss)`. `train.book_setup()` gives the document's starting point (its printed log
-comes from the second draw after `nnfs.init()`), `train.train` the compiled loop.
+as `float(loss)`. `nj.book_setup()` gives the document's starting point (its printed log
+comes from the second draw after `nnfs.init()`), `nj.train` the compiled loop.
 
 Beside the document's hand-written gradient (`grad="manual"`) runs `jax.grad`
 (`grad="autodiff"`), and a float64 run of the same arrays. SGD at learning rate 1.0 on this
@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.train import History, book_setup, train
 
 NAME = Path(__file__).stem
 PRINT_EVERY = 100  # the document's `if not epoch % 100`
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def rows(history: History, samples: int) -> list[tuple[int, float, float]]:
+def rows(history: nj.History, samples: int) -> list[tuple[int, float, float]]:
     """(epoch, accuracy, loss) for the epochs the document prints; the accuracy is a count
     over `samples`, so it is rounded to one and divided as NumPy's mean would."""
     return [
@@ -84,8 +84,8 @@ def print_side_by_side(logs: dict[str, list[tuple[int, float, float]]]) -> None:
         print(f"{entries[0][0]:>5} {cells}")
 
 
-def run(params, X, y, epochs: int, grad: str) -> tuple[list, History]:
-    return train(
+def run(params, X, y, epochs: int, grad: str) -> tuple[list, nj.History]:
+    return nj.train(
         params, X, y, optimizer=optim.sgd(1.0), epochs=epochs, log_every=LOG_EVERY, grad=grad
     )
 
@@ -93,7 +93,7 @@ def run(params, X, y, epochs: int, grad: str) -> tuple[list, History]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     epochs = 501 if args.quick else 10001
-    params, X, y = book_setup(seed=args.seed)
+    params, X, y = nj.book_setup(seed=args.seed)
     samples = len(y)
 
     final, history = run(params, X, y, epochs, "manual")

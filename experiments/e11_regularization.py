@@ -1,4 +1,4 @@
-"""L2 regularization on the spiral data (NNFS chapter 14), trained by `nnfs_jax.fit`.
+"""L2 regularization on the spiral data (NNFS chapter 14), trained by `nnfs_jax.train`.
 
 The book's chapter-14 runs: `nnfs.init()`, `spiral_data(samples=..., classes=3)`,
 `Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4)`, ReLU,
@@ -7,8 +7,10 @@ decay=5e-7)`, 10,001 full-batch epochs, the log line
 `epoch: ..., acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...` every 100 epochs
 (printed here every 1,000), then a test spiral `spiral_data(samples=100, classes=3)` drawn
 after the training data and the weights, as the book draws them, for
-`validation, acc: ..., loss: ...`. Here the test spiral is evaluated after every epoch (the
-book's chapter-19 `Model.train(..., validation_data=...)`), which gives validation curves.
+`validation, acc: ..., loss: ...` after the last update. `nj.train` logs as the book does:
+epoch 0 and every 100th epoch, each measured before that epoch's update (data loss,
+regularization loss, accuracy and the learning rate the previous update used), and it also
+evaluates the test spiral at every logged epoch, which gives validation curves.
 
 Three runs, each from `nnfs.init()` as each of the book's listings starts:
 
@@ -32,10 +34,16 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import FitHistory, evaluate, fit, format_log_line, predict
 
 NAME = Path(__file__).stem
-PRINT_EVERY = 1000
+LOG_EVERY = 100  # the book's `if not epoch % 100`: the learning curves' points
+PRINT_EVERY = 1000  # the log lines printed
+
+
+def printer(entry: nj.LogEntry) -> None:
+    """Print the book's log line every PRINT_EVERY epochs and at the last logged epoch."""
+    if entry.epoch % PRINT_EVERY == 0 or entry.epoch + LOG_EVERY >= entry.epochs:
+        print(nj.format_log_line(entry))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,39 +54,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def train(params, X, y, X_test, y_test, model, epochs: int, seed: int):
-    """`fit` with the book's chapter-14 optimizer; returns (params, history, seconds)."""
+def train(params, X, y, X_test, y_test, model, epochs: int):
+    """`nj.train` with the book's chapter-14 optimizer; returns (params, history, seconds)."""
     start = time.perf_counter()
-    params, _, history = fit(
+    params, history = nj.train(
         params,
         X,
         y,
         model=model,
         optimizer=optim.adam(learning_rate=0.02, decay=5e-7),
         epochs=epochs,
-        key=jax.random.key(seed),
+        log_every=LOG_EVERY,
         validation_data=(X_test, y_test),
-        print_every=PRINT_EVERY,
-        progress=lambda entry: print(format_log_line(entry)),
+        progress=printer,
     )
     jax.block_until_ready(params)
     return params, history, time.perf_counter() - start
 
 
-def summary(name: str, params, history: FitHistory, X, y, X_test, y_test, model, seconds) -> dict:
+def summary(name: str, params, history: nj.History, X, y, X_test, y_test, model, seconds) -> dict:
     """The final numbers of one run, printed and returned."""
-    train_loss, train_acc = evaluate(params, X, y, model=model)
-    test_loss, test_acc = evaluate(params, X_test, y_test, model=model)
+    train_loss, train_acc = nj.evaluate(params, X, y, model=model)
+    test_loss, test_acc = nj.evaluate(params, X_test, y_test, model=model)
     row = {
         "train_accuracy": float(history.accuracy[-1]),  # the book's last log line
         "train_loss": float(history.loss[-1]),
         "train_accuracy_after": float(train_acc),  # evaluation mode, after the last update
         "train_data_loss_after": float(train_loss),
-        "validation_accuracy": float(test_acc),
+        "validation_accuracy": float(test_acc),  # the book's validation, after the last update
         "validation_loss": float(test_loss),
-        "regularization_loss": float(history.regularization_loss[-1]),
+        "regularization_loss": float(nj.model_regularization_loss(params, model)),  # after it
         "seconds": seconds,
     }
+    print(f"validation, acc: {float(test_acc):.3f}, loss: {float(test_loss):.3f}\n")  # the book's
     print(
         f"{name}: train acc {row['train_accuracy']:.3f} loss {row['train_loss']:.3f} | "
         f"validation acc {row['validation_accuracy']:.3f} loss {row['validation_loss']:.3f} | "
@@ -112,9 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         params0, X, y, X_test, y_test = book_data(args.seed, samples)
         what = "L2 5e-4 on the first layer" if model is regularized else "no regularization"
         print(f"# {samples} samples per class, {what}, Adam lr 0.02 decay 5e-7, {epochs} epochs")
-        params, history, seconds = train(params0, X, y, X_test, y_test, model, epochs, args.seed)
-        loss, acc = history.validation_loss[-1], history.validation_accuracy[-1]
-        print(f"validation, acc: {float(acc):.3f}, loss: {float(loss):.3f}\n")
+        params, history, seconds = train(params0, X, y, X_test, y_test, model, epochs)
         runs[name] = summary(name, params, history, X, y, X_test, y_test, model, seconds)
         histories[name], finals[name], data[name] = history, params, (X, y, X_test, y_test)
         print()
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
             X_test,
             y_test,
             out / "decision_boundary.png",
-            predict=lambda points: predict(best, points, model=regularized),
+            model=regularized,
             title="100 per class, L2: the test spiral, "
             f"acc {runs['100, L2']['validation_accuracy']:.3f}",
         ),

@@ -1,4 +1,4 @@
-"""Dropout on the spiral data (NNFS chapter 15), trained by `nnfs_jax.fit`.
+"""Dropout on the spiral data (NNFS chapter 15), trained by `nnfs_jax.train`.
 
 The book's chapter-15 run: `nnfs.init()`, `spiral_data(samples=1000, classes=3)`,
 `Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4)`, ReLU,
@@ -7,10 +7,12 @@ The book's chapter-15 run: `nnfs.init()`, `spiral_data(samples=1000, classes=3)`
 every 100 (printed here every 1,000), then `spiral_data(samples=100, classes=3)` as the test
 set, drawn after the training data and the weights as the book draws them.
 
-The dropout masks come from a `jax.random` key (`--seed`), not from NumPy's
-`np.random.binomial`, so this run cannot replay the book's digits; it follows its settings.
-The logged training accuracy and loss are measured with dropout on, as the book's are; the
-validation numbers (and the "evaluation mode" training accuracy printed at the end) without.
+The dropout masks come from a `jax.random` key (`--seed`; epoch e's from `fold_in(key, e)`),
+not from NumPy's `np.random.binomial`, so this run cannot replay the book's digits; it follows
+its settings. `nj.train` logs as the book does, epoch 0 and every 100th, before that epoch's
+update: the training accuracy and loss with dropout on (the masks of that epoch's update), as
+the book's are; the validation numbers (and the "evaluation mode" training accuracy printed at
+the end) without.
 Beside it the same run without dropout, for comparison. `--quick`: 501 epochs.
 """
 
@@ -25,10 +27,10 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import evaluate, fit, format_log_line, predict
 
 NAME = Path(__file__).stem
-PRINT_EVERY = 1000
+LOG_EVERY = 100  # the book's `if not epoch % 100`: the learning curves' points
+PRINT_EVERY = 1000  # the log lines printed
 L2 = {"weight_regularizer_l2": (5e-4, 0), "bias_regularizer_l2": (5e-4, 0)}
 
 
@@ -40,27 +42,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def printer(entry: nj.LogEntry) -> None:
+    """Print the book's log line every PRINT_EVERY epochs and at the last logged epoch."""
+    if entry.epoch % PRINT_EVERY == 0 or entry.epoch + LOG_EVERY >= entry.epochs:
+        print(nj.format_log_line(entry))
+
+
 def run(name: str, model, params0, data, epochs: int, seed: int) -> tuple[dict, object, object]:
     """Train, print the book's log and the final numbers; (numbers, params, history)."""
     X, y, X_test, y_test = data
     print(f"# {name}: Adam lr 0.05 decay 5e-5, {epochs} epochs")
     start = time.perf_counter()
-    params, _, history = fit(
+    params, history = nj.train(
         params0,
         X,
         y,
         model=model,
         optimizer=optim.adam(learning_rate=0.05, decay=5e-5),
         epochs=epochs,
+        log_every=LOG_EVERY,
         key=jax.random.key(seed),
         validation_data=(X_test, y_test),
-        print_every=PRINT_EVERY,
-        progress=lambda entry: print(format_log_line(entry)),
+        progress=printer,
     )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - start
-    train_loss, train_acc = evaluate(params, X, y, model=model)
-    test_loss, test_acc = evaluate(params, X_test, y_test, model=model)
+    train_loss, train_acc = nj.evaluate(params, X, y, model=model)
+    test_loss, test_acc = nj.evaluate(params, X_test, y_test, model=model)
     print(f"validation, acc: {float(test_acc):.3f}, loss: {float(test_loss):.3f}")
     numbers = {
         "train_accuracy": float(history.accuracy[-1]),  # with dropout, as the book logs it
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
             X_test,
             y_test,
             out / "decision_boundary.png",
-            predict=lambda points: predict(params, points, model=dropout),
+            model=dropout,  # evaluation mode: no dropout
             title=f"dropout 0.1: the test spiral, acc {numbers['validation_accuracy']:.3f}",
         ),
     ]

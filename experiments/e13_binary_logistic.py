@@ -1,4 +1,4 @@
-"""Binary logistic regression on two spiral arms (NNFS chapter 16), trained by `nnfs_jax.fit`.
+"""Binary logistic regression on two spiral arms (NNFS chapter 16), trained by `nnfs_jax.train`.
 
 The book's chapter-16 run: `nnfs.init()`, `spiral_data(samples=100, classes=2)` with
 `y = y.reshape(-1, 1)`, `Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
@@ -20,10 +20,16 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import evaluate, fit, format_log_line, predict
 
 NAME = Path(__file__).stem
-PRINT_EVERY = 1000
+LOG_EVERY = 100  # the book's `if not epoch % 100`: the learning curves' points
+PRINT_EVERY = 1000  # the log lines printed
+
+
+def printer(entry: nj.LogEntry) -> None:
+    """Print the book's log line every PRINT_EVERY epochs and at the last logged epoch."""
+    if entry.epoch % PRINT_EVERY == 0 or entry.epoch + LOG_EVERY >= entry.epochs:
+        print(nj.format_log_line(entry))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -49,21 +55,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
     print(f"# 2-64-1, sigmoid, binary cross-entropy, L2 5e-4, Adam decay 5e-7, {epochs} epochs")
     start = time.perf_counter()
-    params, _, history = fit(
+    params, history = nj.train(
         params0,
         X,
         y,
         model=model,
         optimizer=optim.adam(decay=5e-7),
         epochs=epochs,
-        key=jax.random.key(args.seed),
         validation_data=(X_test, y_test),
-        print_every=PRINT_EVERY,
-        progress=lambda entry: print(format_log_line(entry)),
+        log_every=LOG_EVERY,
+        progress=printer,
     )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - start
-    test_loss, test_acc = evaluate(params, X_test, y_test, model=model)
+    test_loss, test_acc = nj.evaluate(params, X_test, y_test, model=model)
     print(f"validation, acc: {float(test_acc):.3f}, loss: {float(test_loss):.3f}")
     print(f"\n{epochs} epochs in {seconds:.1f} s")
 
@@ -79,8 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
             X_test,
             y_test[:, 0],
             out / "decision_boundary.png",
-            # the book's predictions, (output > 0.5) * 1, as class labels
-            predict=lambda points: (np.asarray(predict(params, points, model=model)) > 0.5)[:, 0],
+            model=model,  # the book's predictions, (output > 0.5) * 1, as class labels
             title=f"the test arms, validation acc {float(test_acc):.3f}",
         ),
     ]

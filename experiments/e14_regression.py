@@ -1,4 +1,4 @@
-"""Regression on the sine (NNFS chapter 17), trained by `nnfs_jax.fit`.
+"""Regression on the sine (NNFS chapter 17), trained by `nnfs_jax.train`.
 
 The book's final chapter-17 run: `nnfs.init()`, `X, y = sine_data()` (1,000 points of
 sin(2 pi x) on [0, 1)), `Layer_Dense(1, 64)`, ReLU, `Layer_Dense(64, 64)`, ReLU,
@@ -21,10 +21,16 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import evaluate, fit, format_log_line, predict
 
 NAME = Path(__file__).stem
-PRINT_EVERY = 1000
+LOG_EVERY = 100  # the book's `if not epoch % 100`: the learning curves' points
+PRINT_EVERY = 1000  # the log lines printed
+
+
+def printer(entry: nj.LogEntry) -> None:
+    """Print the book's log line every PRINT_EVERY epochs and at the last logged epoch."""
+    if entry.epoch % PRINT_EVERY == 0 or entry.epoch + LOG_EVERY >= entry.epochs:
+        print(nj.format_log_line(entry))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,21 +54,20 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"# 1-64-64-1, ReLU, ReLU, linear, MSE, Adam lr 0.005 decay 1e-3, {epochs} epochs")
     print(f"accuracy precision: std(y) / 250 = {precision:.6f}")
     start = time.perf_counter()
-    params, _, history = fit(
+    params, history = nj.train(
         params0,
         X,
         y,
         model=model,
         optimizer=optim.adam(learning_rate=0.005, decay=1e-3),
         epochs=epochs,
-        key=jax.random.key(args.seed),
-        print_every=PRINT_EVERY,
-        progress=lambda entry: print(format_log_line(entry)),
+        log_every=LOG_EVERY,
+        progress=printer,
     )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - start
-    loss, acc = evaluate(params, X, y, model=model, precision=precision)
-    prediction = np.asarray(predict(params, X, model=model))
+    loss, acc = nj.evaluate(params, X, y, model=model, precision=precision)
+    prediction = np.asarray(nj.predict(params, X, model=model))
     print(f"after training (evaluation mode): acc: {float(acc):.3f}, loss: {float(loss):.6f}")
     print(f"largest |prediction - sin|: {np.abs(prediction - y).max():.4f}")
     print(f"\n{epochs} epochs in {seconds:.1f} s")

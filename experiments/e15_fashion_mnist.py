@@ -30,7 +30,6 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import evaluate, fit, format_epoch, predict
 
 NAME = Path(__file__).stem
 INSTALL = (
@@ -75,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{len(X)} training and {len(X_test)} test images"
     )
     start = time.perf_counter()
-    params, _, history = fit(
+    params, _, history = nj.fit(
         params0,
         X,
         y,
@@ -85,12 +84,12 @@ def main(argv: list[str] | None = None) -> dict:
         batch_size=128,
         key=jax.random.key(args.seed),
         validation_data=(X_test, y_test),
-        progress=lambda entry: print(format_epoch(entry), flush=True),
+        progress=lambda entry: print(nj.format_epoch(entry), flush=True),
     )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - start
-    test_loss, test_acc = evaluate(params, X_test, y_test, model=model, batch_size=128)
-    predicted = np.argmax(np.asarray(predict(params, X_test, model=model, batch_size=128)), 1)
+    test_loss, test_acc = nj.evaluate(params, X_test, y_test, model=model, batch_size=128)
+    predicted = np.argmax(np.asarray(nj.predict(params, X_test, model=model, batch_size=128)), 1)
     print(f"\ntest set: acc {float(test_acc):.4f}, loss {float(test_loss):.4f}")
     print(f"{epochs} epoch(s) in {seconds:.1f} s (compilation included)")
     wrong = predicted != y_test

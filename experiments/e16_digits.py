@@ -20,7 +20,6 @@ import numpy as np
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
-from nnfs_jax.fit import evaluate, fit, format_epoch, predict
 
 NAME = Path(__file__).stem
 DIGITS = tuple(str(d) for d in range(10))
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{len(X)} training and {len(X_test)} test digits"
     )
     start = time.perf_counter()
-    params, _, history = fit(
+    params, _, history = nj.fit(
         params0,
         X,
         y,
@@ -57,12 +56,12 @@ def main(argv: list[str] | None = None) -> dict:
         key=jax.random.key(args.seed),
         validation_data=(X_test, y_test),
         print_every=10,
-        progress=lambda entry: print(format_epoch(entry)),
+        progress=lambda entry: print(nj.format_epoch(entry)),
     )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - start
-    test_loss, test_acc = evaluate(params, X_test, y_test, model=model)
-    predicted = np.argmax(np.asarray(predict(params, X_test, model=model)), axis=1)
+    test_loss, test_acc = nj.evaluate(params, X_test, y_test, model=model)
+    predicted = np.argmax(np.asarray(nj.predict(params, X_test, model=model)), axis=1)
     print(f"\ntest set: acc {float(test_acc):.4f}, loss {float(test_loss):.4f}")
     print(f"{epochs} epochs in {seconds:.1f} s (compilation included)")
 

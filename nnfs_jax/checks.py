@@ -223,12 +223,14 @@ def check_binary_targets(y: Any, n_samples: int, n_outputs: int, dtype, name: st
     return arr
 
 
-def check_regression_targets(y: Any, n_samples: int, n_outputs: int, dtype, name: str = "y"):
+def check_regression_targets(
+    y: Any, n_samples: int, n_outputs: int, dtype, name: str = "y", head: str = "linear"
+):
     """Finite float targets `(samples, outputs)` for a linear head, exactly that shape: a
     `(samples,)` target against `(samples, 1)` outputs would broadcast to (samples, samples)."""
     arr = as_float_array(y, name).astype(dtype)
     _check_target_shape(
-        arr, n_samples, n_outputs, name, "linear", " (a single target column as y.reshape(-1, 1))"
+        arr, n_samples, n_outputs, name, head, " (a single target column as y.reshape(-1, 1))"
     )
     if is_concrete(arr):
         _check_finite(arr, name)

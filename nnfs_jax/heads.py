@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -112,7 +113,7 @@ HEADS: dict[str, Head] = {
             ),
             layers.linear,
             _within_precision,
-            checks.check_regression_targets,
+            partial(checks.check_regression_targets, head="linear_mse"),
             lambda output, y: jnp.zeros((), jnp.int32),
             uses_precision=True,
         ),
@@ -125,7 +126,7 @@ HEADS: dict[str, Head] = {
             ),
             layers.linear,
             _within_precision,
-            checks.check_regression_targets,
+            partial(checks.check_regression_targets, head="linear_mae"),
             lambda output, y: jnp.zeros((), jnp.int32),
             kinks=lambda output, y, h: jnp.sum(jnp.abs(output - y) < h, dtype=jnp.int32),
             uses_precision=True,

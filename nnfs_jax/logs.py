@@ -9,6 +9,14 @@ from typing import NamedTuple
 import jax
 
 
+class Curves(NamedTuple):
+    """Loss and accuracy per epoch, shaped like `train.History` for `plot.learning_curves`."""
+
+    epoch: jax.Array
+    loss: jax.Array
+    accuracy: jax.Array
+
+
 class History(NamedTuple):
     """One row per logged epoch, measured before that epoch's update. Each field: (logs,).
 
@@ -26,6 +34,12 @@ class History(NamedTuple):
     validation_loss: jax.Array
     validation_accuracy: jax.Array
 
+    @property
+    def validation(self) -> Curves:
+        """The validation curves, shaped like the training ones (`{"training": history,
+        "validation": history.validation}` plots both)."""
+        return Curves(self.epoch, self.validation_loss, self.validation_accuracy)
+
 
 class LogEntry(NamedTuple):
     """What a `progress` callback receives at every logged epoch (host-side Python scalars).
@@ -40,14 +54,6 @@ class LogEntry(NamedTuple):
     regularization_loss: float
     validation_loss: float
     validation_accuracy: float
-
-
-class Curves(NamedTuple):
-    """Loss and accuracy per epoch, shaped like `train.History` for `plot.learning_curves`."""
-
-    epoch: jax.Array
-    loss: jax.Array
-    accuracy: jax.Array
 
 
 class FitHistory(NamedTuple):

@@ -51,6 +51,32 @@ class Activation_Linear:
         self.dinputs = dvalues.copy()
 
 
+class Activation_Tanh:
+    """Not in the book: tanh(x), its derivative 1 - tanh(x)**2 taken from the output."""
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = np.tanh(inputs)
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * (1 - self.output**2)
+
+
+class Activation_LeakyReLU:
+    """Not in the book: x where x > 0, else slope * x; the gradient slope * dvalues where
+    x <= 0 (the slope at x == 0)."""
+
+    def __init__(self, slope=0.01):
+        self.slope = slope
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = np.where(inputs > 0, inputs, self.slope * inputs)
+
+    def backward(self, dvalues):
+        self.dinputs = np.where(self.inputs > 0, dvalues, self.slope * dvalues)
+
+
 class Activation_Softmax:
     def forward(self, inputs):
         self.inputs = inputs
@@ -110,7 +136,13 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         self.dinputs = self.dinputs / samples
 
 
-ACTIVATIONS = {"relu": Activation_ReLU, "sigmoid": Activation_Sigmoid, "linear": Activation_Linear}
+ACTIVATIONS = {
+    "relu": Activation_ReLU,
+    "sigmoid": Activation_Sigmoid,
+    "linear": Activation_Linear,
+    "tanh": Activation_Tanh,
+    "leaky_relu": Activation_LeakyReLU,
+}
 
 
 def network_loss_and_grads(params, X, y, activation="relu"):
@@ -468,7 +500,8 @@ def book_network(params, X, y, activations, head, dropout=None, regularizers=Non
         Layer_Dense_Regularized(p["weights"], p["biases"], **r)
         for p, r in zip(params, regularizers, strict=True)
     ]
-    acts = [ACTIVATIONS[a]() for a in activations]
+    # a name, or a class (or partial) for one with options, e.g. partial(Activation_LeakyReLU, 0.2)
+    acts = [ACTIVATIONS[a]() if isinstance(a, str) else a() for a in activations]
     dropouts = [None] * n_hidden
     if dropout is not None:
         rng = FixedBinomial(*[k for k, r in zip(keeps, dropout, strict=True) if r > 0])

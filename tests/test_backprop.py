@@ -9,7 +9,7 @@ from conftest import random_network
 from jax.test_util import check_grads
 
 import nnfs_jax as nj
-from nnfs_jax import backprop, layers
+from nnfs_jax import backprop, layers, network
 
 NETWORKS = [(2, 3), (2, 8, 3), (4, 16, 8, 5), (3, 10, 10, 10, 4)]  # 1 to 4 dense layers
 # Every activation alone on one hidden layer, and mixed at depth: each case compiles three
@@ -19,6 +19,9 @@ GRADIENT_CASES = [
     ((2, 8, 3), "relu"),
     ((2, 8, 3), "sigmoid"),
     ((2, 8, 3), "linear"),
+    ((2, 8, 3), "tanh"),
+    ((2, 8, 3), "leaky_relu"),
+    ((2, 8, 3), layers.activation("leaky_relu", slope=0.3)),
     ((4, 16, 8, 5), ("linear", "relu")),
     ((3, 10, 10, 10, 4), ("relu", "sigmoid", "linear")),
 ]
@@ -44,7 +47,10 @@ def max_rel(a, b):
 @pytest.mark.parametrize(
     ("sizes", "activation"),
     GRADIENT_CASES,
-    ids=["-".join(map(str, (*s, *([a] if isinstance(a, str) else a)))) for s, a in GRADIENT_CASES],
+    ids=[
+        "-".join(map(str, (*s, *([a] if isinstance(a, (str, layers.Activation)) else a))))
+        for s, a in GRADIENT_CASES
+    ],
 )
 def test_manual_equals_autodiff_and_numerical_float64(x64, sizes, activation):
     params, X, y = case(sizes)
@@ -86,7 +92,7 @@ def test_jax_check_grads_on_the_loss(x64):
     params, X, y = case((2, 8, 3), seed=4)
     # jitted: check_grads evaluates the loss and its linearisations dozens of times, and op by
     # op each evaluation dispatches every primitive separately
-    loss = jax.jit(lambda p: backprop.classifier_loss(p, X, y, ("relu",)))
+    loss = jax.jit(lambda p: network.total_loss(p, X, y, nj.make_model(2)))
     check_grads(loss, (params,), order=1)
 
 
@@ -132,14 +138,13 @@ def test_manual_and_autodiff_agree_on_the_documents_data_in_float32():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2 * eps)
 
 
-def relu_autodiff_with(monkeypatch, relu_forward, params, X, y):
-    monkeypatch.setitem(
-        layers.ACTIVATIONS, "relu", layers.Activation(relu_forward, layers.relu_backward)
-    )
-    return jax.grad(backprop.classifier_loss)(params, X, y, ("relu",))
+def relu_autodiff_with(relu_forward, params, X, y):
+    """jax.grad of the classifier's loss with `relu_forward` as its hidden activation."""
+    record = layers.Activation("relu", relu_forward, lambda d, inputs, output: d)
+    return jax.grad(network.total_loss)(params, X, y, nj.make_model(2, activation=record))
 
 
-def test_relu_at_zero_on_the_documents_data_float64(x64, monkeypatch):
+def test_relu_at_zero_on_the_documents_data_float64(x64):
     """At the documents' initialisation the (0, 0) samples sit exactly on ReLU's kink. With
     derivative 0 there (the documents' rule) autodiff equals manual to round-off; with
     jnp.maximum(0, x), whose derivative at a tie is 1/2, it does not.
@@ -154,8 +159,8 @@ def test_relu_at_zero_on_the_documents_data_float64(x64, monkeypatch):
 
     X, y = X[:5], y[:5]
     manual = nj.grad_manual(params, X, y)
-    assert max_rel(manual, relu_autodiff_with(monkeypatch, layers.relu, params, X, y)) <= 1e-12
-    tie_half = relu_autodiff_with(monkeypatch, lambda x: jnp.maximum(0.0, x), params, X, y)
+    assert max_rel(manual, relu_autodiff_with(layers.relu, params, X, y)) <= 1e-12
+    tie_half = relu_autodiff_with(lambda x: jnp.maximum(0.0, x), params, X, y)
     assert max_rel(manual, tie_half) > 0.01
 
 

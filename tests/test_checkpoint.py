@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -589,3 +590,41 @@ def test_saving_a_tracer_is_refused(tmp_path):
 
     with pytest.raises(TypeError, match=r"params\[0\]\['biases'\]: is a tracer"):
         inside(params)
+
+
+# --- files written before the redesign still load ------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_train_checkpoint_of_the_first_format_resumes_bit_for_bit():
+    """tests/data/sgd_momentum_v1.npz was written by nnfs_jax 0.1.0 before the package was
+    rebuilt around one step and loop: train (2-8-3, 20 samples per class, SGD 0.5 with decay and
+    momentum) for 20 epochs, then save. Loading it into today's template and training 20 more
+    epochs gives exactly today's uninterrupted 40-epoch run."""
+    params, X, y = nj.book_setup((2, 8, 3), samples=20)
+    optimizer = nj.optim.sgd(0.5, decay=1e-3, momentum=0.9)
+    like = {"params": params, "opt_state": optimizer.init(params)}
+    checkpoint = nj.load_checkpoint(DATA / "sgd_momentum_v1.npz", like=like)
+    assert checkpoint.step == 20 and "before the redesign" in checkpoint.config["written_by"]
+    resumed, _ = nj.train(
+        None, X, y, optimizer=optimizer, epochs=20, log_every=10, resume=checkpoint
+    )
+    whole, _ = nj.train(params, X, y, optimizer=optimizer, epochs=40, log_every=10)
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_fit_checkpoint_of_the_first_format_resumes_bit_for_bit():
+    """tests/data/adam_fit_v1.npz: fit (L2 1e-3, Adam 0.01 decay 1e-3, batches of 16, key 0)
+    for 3 epochs (12 steps) before the redesign; 3 more epochs equal today's 6 in one go."""
+    params, X, y = nj.book_setup((2, 8, 3), samples=20)
+    model, optimizer = nj.make_model(2, weight_regularizer_l2=1e-3), nj.optim.adam(0.01, decay=1e-3)
+    like = {"params": params, "opt_state": optimizer.init(params)}
+    checkpoint = nj.load_checkpoint(DATA / "adam_fit_v1.npz", like=like)
+    options = {"model": model, "optimizer": optimizer, "key": jax.random.key(0), "batch_size": 16}
+    resumed, _, history = nj.fit(None, X, y, epochs=3, resume=checkpoint, **options)
+    whole, _, _ = nj.fit(params, X, y, epochs=6, **options)
+    np.testing.assert_array_equal(history.epoch, [4, 5, 6])
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -107,8 +107,8 @@ def test_one_hot_wrong_width(entry, good):
 
 def test_unknown_activation(entry, good):
     params, X, y = good
-    with pytest.raises(ValueError, match="activation: unknown activation 'tanh'"):
-        entry(params, X, y, activation="tanh")
+    with pytest.raises(ValueError, match="activation: unknown activation 'swish'"):
+        entry(params, X, y, activation="swish")
 
 
 def test_wrong_number_of_activations(good):
@@ -196,8 +196,8 @@ def test_regularizers_of_the_wrong_count():
 def test_bad_model_spec():
     with pytest.raises(TypeError, match="activations: expected a tuple of names"):
         Model(activations="relu")
-    with pytest.raises(ValueError, match="activation: unknown activation 'tanh'"):
-        make_model(2, activation="tanh")
+    with pytest.raises(ValueError, match="activation: unknown activation 'swish'"):
+        make_model(2, activation="swish")
     with pytest.raises(ValueError, match=r"activation: expected one name or 2 names"):
         make_model(3, activation=("relu",))
     with pytest.raises(ValueError, match="n_layers: expected a positive integer"):
@@ -238,10 +238,14 @@ def test_key_not_a_key(entry, good):
             entry(params, X, y, model=model, key=bad)
 
 
-def test_key_without_a_model(entry, good):
+def test_key_without_dropout_is_checked_then_unused(entry, good):
+    # The documents' classifier has no dropout: a key is type-checked, then has no effect.
     params, X, y = good
-    with pytest.raises(ValueError, match="key: only used with model="):
-        entry(params, X, y, key=jax.random.key(0))
+    with pytest.raises(TypeError, match=r"key: expected a (single )?jax\.random key"):
+        entry(params, X, y, key="key")
+    with_key = entry(params, X, y, key=jax.random.key(0))
+    for a, b in zip(jax.tree.leaves(with_key), jax.tree.leaves(entry(params, X, y)), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_softmax_head_labels_are_checked_as_before(entry, good):
@@ -296,7 +300,7 @@ def test_bad_precision(regression):
     params, X, y = regression
     with pytest.raises(ValueError, match="precision: only the linear heads use it"):
         model_lib.model_accuracy(params, X, y > 0, make_model(2, head="sigmoid"), precision=0.1)
-    with pytest.raises(ValueError, match="precision: expected a non-negative number"):
+    with pytest.raises(ValueError, match="precision: expected a non-negative finite number"):
         model_lib.model_accuracy(params, X, y, make_model(2, head="linear_mse"), precision=-1)
 
 

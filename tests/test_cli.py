@@ -1,12 +1,18 @@
-"""The `nnfs-jax` command, run as a user runs it: a subprocess per call.
+"""The `nnfs-jax` command.
 
-Usage errors and --help end before any computation; most of those are checked in this process
-through `cli.main` (what the command runs: `sys.exit(main())`), which skips a subprocess's
-second of importing JAX. `test_unknown_subcommand` checks the same path end to end."""
+Most calls run in this process through `cli.main`, what the console script runs
+(`sys.exit(main())`), with stdout and stderr captured: a subprocess would spend a second
+importing JAX and compile everything anew. `test_console_script` runs the command itself once,
+end to end. Expected values come from the documents (002's log, 000/001's derivative), the
+book (chapter 14's printout), the NumPy transcription in tests/numpy_reference.py, or
+mathematics."""
 
+import itertools
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,22 +20,8 @@ import pytest
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def nnfs_jax(*args, check=True):
-    """Run `python -m nnfs_jax.cli ARGS`; returns the CompletedProcess (text)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "nnfs_jax.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def nnfs_jax_in_process(capsys, *args):
-    """`cli.main(ARGS)` in this process, its output captured: a CompletedProcess like
-    `nnfs_jax`'s. Only for calls that stop before any computation (usage errors, --help)."""
+def nnfs_jax(capsys, *args, check=True):
+    """`nnfs-jax ARGS` in this process, its output captured: a CompletedProcess (text)."""
     from nnfs_jax import cli
 
     capsys.readouterr()
@@ -38,6 +30,8 @@ def nnfs_jax_in_process(capsys, *args):
     except SystemExit as stop:  # argparse's --help
         code = stop.code
     out, err = capsys.readouterr()
+    if check:
+        assert code == 0, err
     return subprocess.CompletedProcess(["nnfs-jax", *args], code, out, err)
 
 
@@ -54,15 +48,53 @@ def assert_one_line_error(proc, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+def book_draw(draw, sizes=(2, 64, 3)):
+    """The documents' data and weights, `draw`-th time after `nnfs.init()`, from the nnfs
+    package itself: spiral_data(100, 3), then 0.01 * randn per layer (float32, as nnfs.init()
+    makes randn), zero biases."""
+    from conftest import nnfs_initialised
+    from nnfs.datasets import spiral_data
+
+    with nnfs_initialised(0):
+        for _ in range(draw):
+            X, y = spiral_data(100, 3)
+            params = [
+                {"weights": 0.01 * np.random.randn(n_in, n_out), "biases": np.zeros((1, n_out))}
+                for n_in, n_out in itertools.pairwise(sizes)
+            ]
+    return params, X, y
+
+
+def test_console_script():
+    """The installed command's entry point (pyproject: nnfs_jax.cli:main) as a process: a bad
+    subcommand is one line on stderr and exit status 2."""
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'nnfs-jax = "nnfs_jax.cli:main"' in pyproject
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from nnfs_jax.cli import main; sys.exit(main())",
+            "fly",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_one_line_error(proc, "invalid choice: 'fly'")
+
+
 def test_help_for_every_subcommand(capsys):
     for command in ("train", "search", "sweep", "gradcheck", "derivative", "experiments"):
-        proc = nnfs_jax_in_process(capsys, command, "--help")
-        assert proc.returncode == 0
+        proc = nnfs_jax(capsys, command, "--help")
         assert "usage: nnfs-jax" in proc.stdout and "--json" in proc.stdout
 
 
-def test_train_prints_the_documents_log(tmp_path):
-    proc = nnfs_jax("train", "--epochs", "201", "--out", str(tmp_path))
+# --- train -----------------------------------------------------------------------------------
+
+
+def test_train_prints_the_documents_log(capsys, tmp_path):
+    proc = nnfs_jax(capsys, "train", "--epochs", "201", "--out", str(tmp_path))
     # document 002's first printed lines
     assert proc.stdout.startswith("Epoch: 0\nAccuracy: 0.3433333333333333\nLoss: 1.09861")
     assert "Epoch: 200\nAccuracy: 0.39666666666666667\nLoss: 1.0709291" in proc.stdout
@@ -70,39 +102,109 @@ def test_train_prints_the_documents_log(tmp_path):
         assert (tmp_path / name).read_bytes().startswith(PNG)
 
 
-def test_train_json_lines():
-    rows = json_lines(nnfs_jax("train", "--epochs", "11", "--log-every", "5", "--json").stdout)
+def test_train_json_lines(capsys):
+    proc = nnfs_jax(capsys, "train", "--epochs", "11", "--log-every", "5", "--json")
+    rows = json_lines(proc.stdout)
     logs = [r for r in rows if "epoch" in r]
     assert [r["epoch"] for r in logs] == [0, 5, 10]
     assert logs[0]["accuracy"] == pytest.approx(0.3433333333333333)
     assert logs[0]["learning_rate"] == 1.0
+    # no regularization: the loss is all data loss
+    assert all(r["regularization_loss"] == 0 and r["data_loss"] == r["loss"] for r in logs)
     final = rows[-1]
     assert final["final"] is True and final["epochs"] == 11 and final["loss"] > 0
 
 
-def test_train_other_optimizer_and_float64():
-    rows = json_lines(
-        nnfs_jax(
-            "train",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "0.05",
-            "--decay",
-            "1e-3",
-            "--epochs",
-            "21",
-            "--log-every",
-            "10",
-            "--float64",
-            "--json",
-        ).stdout
-    )
-    logs = [r for r in rows if "epoch" in r]
+def test_train_other_optimizer_and_float64(capsys):
+    args = ["--optimizer", "adam", "--lr", "0.05", "--decay", "1e-3", "--epochs", "21"]
+    proc = nnfs_jax(capsys, "train", *args, "--log-every", "10", "--float64", "--json")
+    logs = [r for r in json_lines(proc.stdout) if "epoch" in r]
     # float64 throughout: a float32 result is exactly a float32, and a float32 learning rate
-    # would be off by ~1e-8 relative
-    assert logs[1]["learning_rate"] == pytest.approx(0.05 / (1 + 1e-3 * 10), rel=1e-14)
+    # would be off by ~1e-8 relative. Epoch 10 logs the book's current_learning_rate, which
+    # the previous update set after 9 updates: lr / (1 + decay * 9).
+    assert logs[1]["learning_rate"] == pytest.approx(0.05 * (1.0 / (1.0 + 1e-3 * 9)), rel=1e-14)
     assert all(float(np.float32(r["loss"])) != r["loss"] for r in logs)
+
+
+def test_train_activation_tanh(capsys):
+    """--activation tanh trains the tanh network: its first logged loss is the documents'
+    2-64-3 forward pass with tanh on document 002's draw (the NumPy transcription), and the
+    log keeps document 002's format."""
+    from numpy_reference import network_loss_and_grads
+
+    params, X, y = book_draw(2)
+    expected, _, _ = network_loss_and_grads(params, X.astype(np.float64), y, "tanh")
+    args = ["--activation", "tanh", "--epochs", "11", "--log-every", "10"]
+    rows = json_lines(nnfs_jax(capsys, "train", *args, "--json").stdout)
+    # float32 forward pass of 300 samples against float64: a few float32 ulps
+    assert rows[0]["loss"] == pytest.approx(expected, rel=1e-5)
+    assert rows[0]["loss"] != pytest.approx(1.0986184, abs=1e-7)  # not ReLU's (002's) loss
+    text = nnfs_jax(capsys, "train", *args).stdout
+    assert text.startswith("Epoch: 0\nAccuracy: ") and "Epoch: 10\n" in text
+
+
+BOOK_CHAPTER_14 = [
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.02",
+    "--decay",
+    "5e-7",
+    "--weight-l2",
+    "5e-4",
+    "--bias-l2",
+    "5e-4",
+    "--validation",
+    "--draw",
+    "1",
+]
+
+
+def test_train_chapter_14_log_line(capsys):
+    """The book's chapter-14 run prints the book's log line; epoch 10000's learning rate is the
+    book's float64 value, printed as Python prints it."""
+    proc = nnfs_jax(capsys, "train", *BOOK_CHAPTER_14, "--epochs", "10001", "--log-every", "10000")
+    lines = proc.stdout.splitlines()
+    # the book's first line (the first draw after nnfs.init(): accuracy 0.36, loss 1.0986)
+    assert (
+        lines[0]
+        == "epoch: 0, acc: 0.360, loss: 1.099 (data_loss: 1.099, reg_loss: 0.000), lr: 0.02"
+    )
+    number = r"\d\.\d{3}"
+    assert re.fullmatch(
+        rf"epoch: 10000, acc: {number}, loss: {number} \(data_loss: {number}, reg_loss: "
+        rf"{number}\), lr: 0\.019900507413187767",
+        lines[1],
+    ), lines[1]
+    assert re.fullmatch(rf"validation, acc: {number}, loss: {number}", lines[2]), lines[2]
+    assert lines[3].startswith("Final (after 10001 epochs): accuracy ")
+    assert "Epoch:" not in proc.stdout and "Accuracy:" not in proc.stdout
+
+
+def test_train_chapter_14_json(capsys):
+    """The JSON records carry the data and regularization losses: at epoch 0, the book's L2
+    term of the hidden layer only (the output layer is not regularized)."""
+    from numpy_reference import Layer_Dense_Regularized, Loss_Regularized
+
+    params, _, _ = book_draw(1)
+    hidden = Layer_Dense_Regularized(
+        params[0]["weights"],
+        params[0]["biases"],
+        weight_regularizer_l2=5e-4,
+        bias_regularizer_l2=5e-4,
+    )
+    expected = Loss_Regularized().regularization_loss(hidden)
+    proc = nnfs_jax(
+        capsys, "train", *BOOK_CHAPTER_14, "--epochs", "3", "--log-every", "2", "--json"
+    )
+    rows = json_lines(proc.stdout)
+    first = rows[0]
+    assert first["regularization_loss"] == pytest.approx(expected, rel=1e-5)  # float32 sum
+    assert first["loss"] == pytest.approx(first["data_loss"] + first["regularization_loss"])
+    assert first["learning_rate"] == 0.02
+    assert 0 <= first["validation_accuracy"] <= 1 and first["validation_loss"] > 0
+    final = rows[-1]
+    assert final["final"] and final["validation_loss"] > 0
 
 
 @pytest.mark.parametrize(
@@ -112,32 +214,26 @@ def test_train_other_optimizer_and_float64():
         (["--optimizer", "sgdd"], ["optimizer", "unknown optimizer 'sgdd'"]),
         (["--optimizer", "adam", "--momentum", "0.9"], ["'adam' takes no 'momentum'"]),
         (["--momentum", "1.5"], ["momentum: expected a number in [0, 1)"]),
-        (["--activation", "tanh"], ["activation: unknown activation 'tanh'"]),
+        (["--activation", "swish"], ["--activation", "invalid choice: 'swish'"]),
         (["--hidden", "64,x"], ["--hidden", "integers separated by commas"]),
+        (["--weight-l2", "-1"], ["--weight-l2", "expected a number >= 0"]),
+        (["--dropout", "1"], ["--dropout", "expected a rate in [0, 1)"]),
     ],
 )
 def test_train_bad_options(capsys, args, fragments):
-    assert_one_line_error(nnfs_jax_in_process(capsys, "train", *args), *fragments)
+    assert_one_line_error(nnfs_jax(capsys, "train", *args, check=False), *fragments)
 
 
-def test_gradcheck_table_and_json(tmp_path):
-    proc = nnfs_jax("gradcheck", "--sizes", "2,8,3", "--samples", "20", "--out", str(tmp_path))
+# --- gradcheck, derivative, experiments ------------------------------------------------------
+
+
+def test_gradcheck_table_and_json(capsys, tmp_path):
+    args = ["gradcheck", "--sizes", "2,8,3", "--samples", "20"]
+    proc = nnfs_jax(capsys, *args, "--out", str(tmp_path))
     assert "manual_vs_autodiff" in proc.stdout and "dense2.weights" in proc.stdout
     assert (tmp_path / "gradient_errors.png").read_bytes().startswith(PNG)
-    rows = json_lines(
-        nnfs_jax(
-            "gradcheck",
-            "--sizes",
-            "2,8,3",
-            "--samples",
-            "20",
-            "--float64",
-            "--random-init",
-            "--scale",
-            "0.5",
-            "--json",
-        ).stdout
-    )
+    random = ["--float64", "--random-init", "--scale", "0.5", "--json"]
+    rows = json_lines(nnfs_jax(capsys, *args, *random).stdout)
     pairs = [r for r in rows if "pair" in r]
     assert len(pairs) == 4 * 3
     for r in pairs:
@@ -146,27 +242,43 @@ def test_gradcheck_table_and_json(tmp_path):
     assert rows[-1]["summary"] and rows[-1]["dtype"] == "float64" and rows[-1]["kinks"] == 0
 
 
+@pytest.mark.parametrize("activation", ["tanh", "leaky_relu"])
+def test_gradcheck_activation(capsys, activation):
+    """The three gradients of the tanh / leaky ReLU network agree (float64, random weights and
+    biases off the kink): the manual rules to round-off, finite differences to ~h^2."""
+    args = ["--sizes", "2,8,3", "--samples", "20", "--float64", "--random-init", "--scale", "0.5"]
+    proc = nnfs_jax(capsys, "gradcheck", *args, "--activation", activation, "--json")
+    rows = json_lines(proc.stdout)
+    pairs = [r for r in rows if "pair" in r]
+    assert len(pairs) == 4 * 3
+    for r in pairs:
+        bound = 1e-12 if r["pair"] == "manual_vs_autodiff" else 1e-6
+        assert r["max_rel"] <= bound, r
+    assert rows[-1]["activation"] == activation and rows[-1]["kinks"] == 0
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
         (["--sizes", "2"], ["--sizes", "at least two widths"]),
         (["--sizes", "3,4,3"], ["X: expected 3 features"]),
         (["--h", "-1"], ["h: expected a positive step"]),
+        (["--activation", "swish"], ["--activation", "invalid choice: 'swish'"]),
     ],
 )
 def test_gradcheck_bad_options(capsys, args, fragments):
-    proc = nnfs_jax_in_process(capsys, "gradcheck", "--samples", "5", *args)
+    proc = nnfs_jax(capsys, "gradcheck", "--samples", "5", *args, check=False)
     assert_one_line_error(proc, *fragments)
 
 
-def test_derivative_prints_the_documents_lines(tmp_path):
-    proc = nnfs_jax("derivative", "--float64", "--out", str(tmp_path))
+def test_derivative_prints_the_documents_lines(capsys, tmp_path):
+    proc = nnfs_jax(capsys, "derivative", "--float64", "--out", str(tmp_path))
     # 000/001: x1 = 1, x2 = 1.0001: (2 * 1.0001^2 - 2) / 0.0001 = 4.0002
     assert "(1.0, 2.0) (1.0001, 2.00040002)" in proc.stdout
     assert "Approximate derivative for f(x) where x = 1.0 is 4.000199999" in proc.stdout
     for name in ("tangents.png", "fd_errors.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG)
-    rows = json_lines(nnfs_jax("derivative", "--at", "2", "--json").stdout)
+    rows = json_lines(nnfs_jax(capsys, "derivative", "--at", "2", "--json").stdout)
     assert rows[0]["exact"] == 8.0
     errors = {r["h"]: r for r in rows if "h" in r}
     # central differences are exact for a quadratic up to round-off; forward ones are off by 2h
@@ -182,16 +294,17 @@ def test_derivative_prints_the_documents_lines(tmp_path):
     ],
 )
 def test_derivative_bad_options(capsys, args, fragments):
-    assert_one_line_error(nnfs_jax_in_process(capsys, "derivative", *args), *fragments)
+    assert_one_line_error(nnfs_jax(capsys, "derivative", *args, check=False), *fragments)
 
 
-def test_experiments_list_and_run(tmp_path):
-    rows = json_lines(nnfs_jax("experiments", "list", "--json").stdout)
+def test_experiments_list_and_run(capsys, tmp_path):
+    rows = json_lines(nnfs_jax(capsys, "experiments", "list", "--json").stdout)
     names = [r["name"] for r in rows]
     assert names[0].startswith("e01_") and any(n.startswith("e07_") for n in names)
     # Two scripts in one run, named both ways; with --json their prints go to stderr and
     # stdout holds only JSON lines (json_lines parses every line).
-    proc = nnfs_jax("experiments", "run", "e02", "5", "--quick", "--json", "--out", str(tmp_path))
+    args = ["run", "e02", "5", "--quick", "--json", "--out", str(tmp_path)]
+    proc = nnfs_jax(capsys, "experiments", *args)
     assert "35.7" in proc.stderr  # e02 prints document 004's first neuron
     rows = json_lines(proc.stdout)
     assert [r["experiment"][:4] for r in rows] == ["e02_", "e05_"]
@@ -207,7 +320,7 @@ def test_experiments_list_and_run(tmp_path):
     ],
 )
 def test_experiments_bad_options(capsys, args, fragments):
-    assert_one_line_error(nnfs_jax_in_process(capsys, "experiments", *args), *fragments)
+    assert_one_line_error(nnfs_jax(capsys, "experiments", *args, check=False), *fragments)
 
 
 @pytest.fixture(scope="module")
@@ -234,26 +347,24 @@ def a_file(tmp_path_factory):
         (["sweep", "--out", "{file}"], "exists and is not a folder"),
     ],
 )
-def test_bad_options_and_files_through_the_command(a_file, args, fragment):
-    """Two bad inputs per subcommand, end to end: one line on stderr, exit status 2, nothing
-    computed, and a file given as --out left as it was."""
-    proc = nnfs_jax(*(a.replace("{file}", str(a_file)) for a in args), check=False)
-    assert_one_line_error(proc, fragment)
+def test_bad_options_and_files_through_the_command(capsys, a_file, args, fragment):
+    """Two bad inputs per subcommand: one line on stderr, exit status 2, nothing computed, and
+    a file given as --out left as it was."""
+    args = [a.replace("{file}", str(a_file)) for a in args]
+    assert_one_line_error(nnfs_jax(capsys, *args, check=False), fragment)
     assert a_file.read_text() == "a file the user keeps"
 
 
-def test_unknown_subcommand():
-    assert_one_line_error(nnfs_jax("fly", check=False), "invalid choice: 'fly'")
+# --- search ----------------------------------------------------------------------------------
 
 
-def test_search_prints_the_documents_lines(tmp_path):
-    proc = nnfs_jax("search", "--iterations", "2000", "--out", str(tmp_path))
+def test_search_prints_the_documents_lines(capsys, tmp_path):
+    proc = nnfs_jax(capsys, "search", "--iterations", "2000", "--out", str(tmp_path))
     lines = [x for x in proc.stdout.splitlines() if x.startswith("New set of weights found")]
     assert lines and lines[0].startswith("New set of weights found, iteration: 0 loss: ")
     assert (tmp_path / "search.png").read_bytes().startswith(PNG)
-    rows = json_lines(
-        nnfs_jax("search", "--method", "hill", "--iterations", "500", "--json").stdout
-    )
+    args = ["search", "--method", "hill", "--iterations", "500", "--json"]
+    rows = json_lines(nnfs_jax(capsys, *args).stdout)
     losses = [r["loss"] for r in rows if "iteration" in r]
     assert losses == sorted(losses, reverse=True)  # each improvement lowers the loss
     assert rows[-1]["final"] and rows[-1]["loss"] == pytest.approx(losses[-1])
@@ -265,17 +376,19 @@ def test_search_prints_the_documents_lines(tmp_path):
         (["--method", "annealing"], ["--method", "invalid choice"]),
         (["--iterations", "-5"], ["--iterations", "positive integer"]),
         (["--scale", "0"], ["scale"]),
+        (["--activation", "swish"], ["--activation", "invalid choice: 'swish'"]),
     ],
 )
 def test_search_bad_options(capsys, args, fragments):
-    assert_one_line_error(nnfs_jax_in_process(capsys, "search", *args), *fragments)
+    assert_one_line_error(nnfs_jax(capsys, "search", *args, check=False), *fragments)
 
 
 # --- sweep -----------------------------------------------------------------------------------
 
 
-def test_sweep_json_lines_and_figures(tmp_path):
+def test_sweep_json_lines_and_figures(capsys, tmp_path):
     proc = nnfs_jax(
+        capsys,
         "sweep",
         "--lr",
         "0.1,1,1000",
@@ -316,10 +429,64 @@ def test_sweep_json_lines_and_figures(tmp_path):
     assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 13
 
 
-def test_sweep_text_table():
-    proc = nnfs_jax("sweep", "--lr", "0.5", "--seeds", "2", "--epochs", "11", "--hidden", "4")
+def test_sweep_text_table(capsys):
+    args = ["--lr", "0.5", "--seeds", "2", "--epochs", "11", "--hidden", "4"]
+    proc = nnfs_jax(capsys, "sweep", *args)
     assert "2 configurations, 11 epochs each" in proc.stdout
     assert "loss" in proc.stdout and "accuracy" in proc.stdout
+
+
+def test_sweep_weight_l2_on_the_hidden_layer(capsys, tmp_path):
+    """--weight-l2 0,5e-4 is an axis on the hidden layer only. With learning rate 0 the
+    weights stay as drawn, so the two configurations of a seed differ by the book's L2 term of
+    the hidden layer's initial weights (seed s draws them from `seed_keys(s)[0]`)."""
+    import nnfs_jax as nj
+
+    args = ["--weight-l2", "0,5e-4", "--lr", "0", "--scale", "1", "--hidden", "8", "--seeds", "2"]
+    heatmap = ["--heatmap", "weight-l2,seed", "--out", str(tmp_path)]
+    proc = nnfs_jax(capsys, "sweep", *args, "--epochs", "3", *heatmap, "--json")
+    configs = [r for r in json_lines(proc.stdout) if "rank" in r]
+    assert len(configs) == 4
+    assert {r["weight_regularizer_l2"] for r in configs} == {"0/0", "0.0005/0"}
+    for seed in (0, 1):
+        loss = {r["weight_regularizer_l2"]: r["final_loss"] for r in configs if r["seed"] == seed}
+        weights = np.asarray(nj.init_params(nj.seed_keys(seed)[0], (2, 8, 3), 1.0)[0]["weights"])
+        expected = 5e-4 * np.sum(weights.astype(np.float64) ** 2)  # ~1e-2
+        # float32 losses of ~2: a few ulps (2.4e-7 each) apart
+        assert loss["0.0005/0"] - loss["0/0"] == pytest.approx(expected, abs=2e-6)
+    assert (tmp_path / "sweep_heatmap.png").read_bytes().startswith(PNG)
+    header = nnfs_jax(capsys, "sweep", *args, "--epochs", "3").stdout.splitlines()[1]
+    assert header.split()[:5] == ["lr", "scale", "hidden", "weight-l2", "seed"]
+
+
+def test_sweep_batch_sizes(capsys):
+    """--batch-size 32,64 sweeps fit's mini-batch runs, one configuration per batch size."""
+    args = ["--batch-size", "32,64", "--epochs", "3", "--lr", "0.1", "--seeds", "1"]
+    proc = nnfs_jax(capsys, "sweep", *args, "--hidden", "8", "--json")
+    rows = json_lines(proc.stdout)
+    configs = [r for r in rows if "rank" in r]
+    assert sorted(r["batch_size"] for r in configs) == [32, 64]
+    assert all(r["diverged_at"] is None and r["final_loss"] > 0 for r in configs)
+    assert rows[-1]["final"] and rows[-1]["configs"] == 2 and rows[-1]["epochs"] == 3
+
+
+def test_sweep_optax_optimizer(capsys):
+    """--optimizer optax.sgd: optax's plain SGD makes the same updates as the book's SGD without
+    momentum or decay (w -= lr * g), so the two sweeps end at the same losses."""
+    args = ["--lr", "0.1,0.5", "--epochs", "21", "--seeds", "2", "--hidden", "8", "--json"]
+    losses, columns = {}, {}
+    for optimizer in ("optax.sgd", "sgd"):
+        proc = nnfs_jax(capsys, "sweep", "--optimizer", optimizer, *args)
+        configs = [r for r in json_lines(proc.stdout) if "rank" in r]
+        assert len(configs) == 4
+        losses[optimizer] = {(r["learning_rate"], r["seed"]): r["final_loss"] for r in configs}
+        columns[optimizer] = set(configs[0])
+    # optax.sgd's only hyperparameter here is the learning rate; the book's SGD has more
+    assert {"decay", "momentum"} <= columns["sgd"] - columns["optax.sgd"]
+    assert set(losses["optax.sgd"]) == {(0.1, 0), (0.1, 1), (0.5, 0), (0.5, 1)}
+    for key, loss in losses["sgd"].items():
+        # the same float32 operations up to XLA's order: a few ulps after 21 epochs
+        assert losses["optax.sgd"][key] == pytest.approx(loss, rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -330,7 +497,14 @@ def test_sweep_text_table():
         (("--seeds", "0"), "--seeds"),
         (("--optimizer", "adam", "--momentum", "0.5"), "the adam optimizer has no momentum"),
         (("--heatmap", "lr,rho"), "--heatmap"),
+        (("--optimizer", "optax.adam", "--momentum", "0.5"), "optax.adam optimizer has no"),
+        (("--optimizer", "optax.nope"), "optax has no optimizer 'optax.nope'"),
+        (("--weight-l2", "0,1e-3", "--hidden", "8", "8,8"), "same number of hidden layers"),
+        (("--dropout", "0,1"), "--dropout"),
+        (("--batch-size", "0"), "--batch-size"),
+        (("--heatmap", "weight-l2,lr"), "--weight-l2 is not swept"),
     ],
 )
-def test_sweep_bad_options(args, fragment):
-    assert_one_line_error(nnfs_jax("sweep", "--epochs", "3", *args, check=False), fragment)
+def test_sweep_bad_options(capsys, args, fragment):
+    proc = nnfs_jax(capsys, "sweep", "--epochs", "3", *args, check=False)
+    assert_one_line_error(proc, fragment)

@@ -18,6 +18,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 from conftest import nnfs_initialised
+from matplotlib import image as mpimg
 
 import nnfs_jax as nj
 
@@ -63,7 +64,8 @@ def run(name: str, out: Path, *extra: str) -> tuple[dict, str]:
 
 
 def assert_figures(result: dict, out: Path) -> None:
-    """Each figure the script reports is a non-empty PNG inside the --out folder."""
+    """Each figure the script reports is a non-empty PNG inside the --out folder, with
+    something drawn in it (more colours than a blank canvas and its frame)."""
     figures = result["figures"]
     assert figures
     for figure in figures:
@@ -71,11 +73,13 @@ def assert_figures(result: dict, out: Path) -> None:
         assert figure.is_file() and figure.parent == out, figure
         data = figure.read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_SIGNATURE), figure
+        pixels = mpimg.imread(figure)[..., :3].reshape(-1, 3)
+        assert len(np.unique(pixels, axis=0)) > 2, figure
 
 
 def test_every_script_has_the_common_interface():
     scripts = sorted(EXPERIMENTS.glob("e[0-9][0-9]_*.py"))
-    assert [p.name[:3] for p in scripts] == [f"e{i:02d}" for i in range(1, 17)]
+    assert [p.name[:3] for p in scripts] == [f"e{i:02d}" for i in range(1, 18)]
     for path in scripts:
         text = path.read_text()
         assert text.startswith('"""'), path.name
@@ -310,8 +314,11 @@ def test_e07_train_spiral(tmp_path):
         assert row[1] == accuracy  # a count over 300 samples: exact
         assert row[2] == pytest.approx(loss, abs=1.2e-7), epoch  # float32, 1 ulp
         assert f"Epoch: {epoch}\nAccuracy: {accuracy}\nLoss: {row[2]}\n" in stdout
+    # jax.grad adds its terms in another order than the hand-written rules: a few ulp per
+    # update, which SGD at learning rate 1.0 amplifies (the drift below); 4 ulp (4.8e-7) by
+    # epoch 200 on x86-64 (at commit 71732d4 too), so the float64 run's allowance.
     for (epoch, accuracy, loss), row in zip(LOG_002, result["autodiff_log"], strict=False):
-        assert row[1] == accuracy and row[2] == pytest.approx(loss, abs=2.4e-7), epoch
+        assert row[1] == accuracy and row[2] == pytest.approx(loss, abs=1e-6), epoch
     for (epoch, _, loss), row in zip(LOG_002, result["float64_log"], strict=False):
         assert row[2] == pytest.approx(loss, abs=1e-6), epoch
     # Chaos: float32 and float64 start within round-off and drift apart.
@@ -433,7 +440,7 @@ def test_seed_reaches_the_data(tmp_path):
     assert jax.numpy.zeros(()).dtype == np.float32
 
 
-# --- the book's later chapters (e11-e16, trained by nnfs_jax.fit) ----------------------------
+# --- the book's later chapters (e11-e14 trained by nnfs_jax.train, e15-e16 by nnfs_jax.fit) ---
 
 
 def forward_numpy(params, X, head="softmax"):
@@ -470,7 +477,9 @@ def test_e11_regularization(tmp_path):
     data = result["data"]["100, L2"]
     for got, want in zip(data, (X, y, X_test, y_test), strict=True):
         np.testing.assert_array_equal(got, want)
-    assert result["histories"]["100, L2"].epoch[-1] == 501
+    # train logs as the book's `for epoch in range(501)`: epochs 0, 100, ..., 500, each
+    # before its update
+    assert result["histories"]["100, L2"].epoch.tolist() == [0, 100, 200, 300, 400, 500]
     for name, run_numbers in result["runs"].items():
         params = result["params"][name]
         X_test, y_test = result["data"][name][2:]
@@ -484,10 +493,12 @@ def test_e11_regularization(tmp_path):
         l2 = 5e-4 * (np.sum(w * w) + np.sum(b * b)) if "L2" in name else 0.0
         assert run_numbers["regularization_loss"] == pytest.approx(l2, rel=1e-4, abs=1e-12)
         assert 0.6 < run_numbers["train_accuracy"] <= 1.0
-    # the book's validation line, printed from the same numbers
-    history = result["histories"]["100, L2"]
-    line = f"validation, acc: {history.validation_accuracy[-1]:.3f}, "
+    # the book's validation line after the last update, printed from the same numbers
+    numbers = result["runs"]["100, L2"]
+    line = f"validation, acc: {numbers['validation_accuracy']:.3f}, "
     assert line in stdout and "epoch: 500, acc: " in stdout
+    history = result["histories"]["100, L2"]  # the test spiral at every logged epoch too
+    assert np.all(np.isfinite(history.validation_loss)) and len(history.validation_loss) == 6
     assert result["runs"]["100, none"]["regularization_loss"] == 0.0
 
 
@@ -601,3 +612,86 @@ def test_e16_digits(tmp_path):
     assert result["test_loss"] == pytest.approx(crossentropy_numpy(probs, y_test), rel=1e-4)
     assert result["test_accuracy"] >= 0.95
     assert f"test set: acc {result['test_accuracy']:.4f}" in stdout
+
+
+def check_sweep_cells(result, X_val, y_val) -> None:
+    """Every configuration's final validation numbers from its parameters by NumPy (no
+    dropout at evaluation), and the printed best cell from the per-seed values by hand."""
+    for i in range(len(result)):
+        probs = forward_numpy(result.params[i], X_val)
+        accuracy = np.mean(np.argmax(probs, axis=1) == y_val)
+        assert result.final_validation_accuracy[i] == pytest.approx(
+            accuracy, abs=1 / len(y_val) + 1e-6
+        ), i
+        assert result.final_validation_loss[i] == pytest.approx(
+            crossentropy_numpy(probs, y_val), rel=1e-4
+        ), i
+
+
+def best_cell_by_hand(result, x_axis: str, y_axis: str) -> tuple[float, float]:
+    """The highest mean over seeds of the final validation accuracy, and its spread."""
+    cells = {}
+    for config, value in zip(result.configs, result.final_validation_accuracy, strict=True):
+        cells.setdefault((repr(config[x_axis]), repr(config[y_axis])), []).append(value)
+    best = max(cells.values(), key=np.mean)
+    assert all(len(values) == 4 for values in cells.values())  # 4 seeds each
+    return float(np.mean(best)), float(np.std(best))
+
+
+def test_e17_sweeps(tmp_path):
+    result, stdout = run("e17", tmp_path)
+    spiral = result["spiral"]
+    sweep = spiral["result"]
+    assert len(sweep) == 2 * 2 * 4 and sweep.engine == "train" and sweep.epochs == 201
+    assert {c["weight_regularizer_l2"] for c in sweep.configs} == {(0.0, 0.0), (5e-4, 0.0)}
+    assert {c["dropout"] for c in sweep.configs} == {0.0, 0.1}
+    assert [np.shape(layer["weights"]) for layer in sweep.params[0]] == [(2, 64), (64, 3)]
+    X, y, X_test, y_test = spiral["data"]
+    check_sweep_cells(sweep, X_test, y_test)
+    # Without dropout the final training loss is the data loss plus L2 on the hidden weights
+    # only (the per-layer value (l2, 0)): recomputed from the parameters.
+    for i, config in enumerate(sweep.configs):
+        if config["dropout"] == 0.0:
+            params = sweep.params[i]
+            data_loss = crossentropy_numpy(forward_numpy(params, X), y)
+            w = np.asarray(params[0]["weights"], np.float64)
+            l2 = config["weight_regularizer_l2"][0] * np.sum(w * w)
+            assert sweep.final_loss[i] == pytest.approx(data_loss + l2, rel=1e-4), i
+    mean, std = best_cell_by_hand(sweep, "weight_regularizer_l2", "dropout")
+    assert spiral["best_cell"]["mean"] == pytest.approx(mean, abs=1e-12)
+    assert f"validation accuracy {mean:.4f} ± {std:.4f}" in stdout
+    assert "best runs:" in stdout
+    names = [Path(f).name for f in result["figures"]]
+    assert names[-3:] == ["spiral_heatmap.png", "spiral_curves.png", "spiral_boundary.png"]
+    if not fashion_mnist_installed():
+        assert result["fashion"] is None and "(a) skipped: " in stdout
+        assert "sudo apt-get install dataset-fashion-mnist" in stdout
+        return
+    fashion = result["fashion"]
+    sweep = fashion["result"]
+    assert len(sweep) == 2 * 2 * 4 and sweep.engine == "fit" and sweep.batch_size == 128
+    assert {c["weight_regularizer_l2"] for c in sweep.configs} == {
+        (0.0, 0.0, 0.0),
+        (5e-4, 5e-4, 0.0),
+    }
+    shapes = [np.shape(layer["weights"]) for layer in sweep.params[0]]
+    assert shapes == [(784, 128), (128, 128), (128, 10)]  # the chapter-19 model
+    X_test, y_test = fashion["test_data"]
+    assert len(y_test) == 500
+    check_sweep_cells(sweep, X_test, y_test)
+    mean, std = best_cell_by_hand(sweep, "learning_rate", "weight_regularizer_l2")
+    assert fashion["best_cell"]["mean"] == pytest.approx(mean, abs=1e-12)
+    assert f"validation accuracy {mean:.4f} ± {std:.4f}" in stdout
+    assert names[:2] == ["fashion_heatmap.png", "fashion_curves.png"]
+
+
+def test_e17_without_fashion_mnist_runs_the_spiral_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNFS_JAX_FASHION_MNIST", str(tmp_path / "empty"))
+    result, stdout = run("e17", tmp_path)
+    assert result["fashion"] is None
+    assert "(a) skipped: Fashion-MNIST is not installed: sudo apt-get install" in stdout
+    assert [Path(f).name for f in result["figures"]] == [
+        "spiral_heatmap.png",
+        "spiral_curves.png",
+        "spiral_boundary.png",
+    ]

@@ -1,4 +1,4 @@
-"""nnfs_jax.fit against a NumPy transcription of the book's chapter 18-19 `Model`.
+"""nnfs_jax.fitting.fit against a NumPy transcription of the book's chapter 18-19 `Model`.
 
 `BookModel` below is the book's `Model.train` / `Model.evaluate` / `Model.predict` written over
 the book's layer classes in `numpy_reference` (not over nnfs_jax): the batch loop with its
@@ -11,7 +11,10 @@ shuffled run it is given the permutation `fit` documents), and the dropout layer
 Expected values come from it, from jax.grad or from arithmetic, never from fit itself.
 """
 
+import contextlib
+import functools
 import itertools
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -21,19 +24,11 @@ import optax
 import pytest
 
 import nnfs_jax as nj
-from nnfs_jax import optim
+from nnfs_jax import fitting, logs, optim
 from nnfs_jax.checkpoint import load_checkpoint, save_checkpoint
-from nnfs_jax.fit import (
-    FitHistory,
-    FitLogEntry,
-    _fit_chunk,
-    evaluate,
-    fit,
-    format_epoch,
-    predict,
-    steps_per_epoch,
-)
-from nnfs_jax.model import dropout_masks
+from nnfs_jax.fitting import evaluate, fit, predict, steps_per_epoch
+from nnfs_jax.logs import FitHistory, FitLogEntry, format_epoch
+from nnfs_jax.network import dropout_masks
 
 TOL = 1e-10  # float64 against float64 NumPy
 
@@ -90,7 +85,8 @@ class BookModel:
             ref.Layer_Dense_Regularized(np.array(p["weights"]), np.array(p["biases"]), **r)
             for p, r in zip(params, regularizers, strict=True)
         ]
-        self.acts = [ref.ACTIVATIONS[a]() for a in activations]
+        # an activation: a name in ref.ACTIVATIONS, or a function making the layer
+        self.acts = [ref.ACTIVATIONS[a]() if isinstance(a, str) else a() for a in activations]
         self.masks = MaskStream()
         rates = dropout or [0] * (n - 1)
         self.dropouts = [ref.Layer_Dropout(r, self.masks) if r > 0 else None for r in rates]
@@ -415,6 +411,98 @@ def test_any_optax_optimizer_and_a_batch_larger_than_the_data(x64):
     assert_params_match(final, book.params)
 
 
+def test_the_documents_classifier_needs_no_model_and_no_key_without_shuffling(x64):
+    """model=None is the documents' classifier (Dense -> ReLU -> Dense -> softmax); a run that
+    neither shuffles nor drops out draws nothing, so it needs no key: mini-batches in order
+    (shuffle=False), and the full batch (shuffle left at True: one batch has no order)."""
+    X, y = spiral(20, 3, 42)
+    X_val, y_val = spiral(8, 3, 43)
+    params = network((2, 8, 3), 44)
+    book = BookModel(params, ["relu"], "softmax", ref.Optimizer_SGD(0.8, decay=0.05, momentum=0.5))
+    expected = book.train(X, y, epochs=3, batch_size=16, validation_data=(X_val, y_val))
+    final, state, history = fit(
+        params,
+        X,
+        y,
+        optimizer=optim.sgd(0.8, decay=0.05, momentum=0.5),
+        epochs=3,
+        batch_size=16,
+        shuffle=False,
+        validation_data=(X_val, y_val),
+    )
+    np.testing.assert_array_equal(history.step, [4, 8, 12])  # 16, 16, 16 and 12 samples
+    assert_history_matches(history, expected)
+    assert_params_match(final, book.params)
+    assert int(state.iterations) == 12
+    # evaluate and predict default to the same classifier
+    loss, acc = evaluate(final, X_val, y_val, batch_size=5)
+    want_loss, want_acc = book.evaluate(X_val, y_val, batch_size=5)
+    assert float(loss) == pytest.approx(want_loss, abs=TOL)
+    assert float(acc) == pytest.approx(want_acc, abs=TOL)
+    np.testing.assert_allclose(predict(final, X_val), book.predict(X_val), rtol=TOL, atol=TOL)
+
+    full_book = BookModel(params, ["relu"], "softmax", ref.Optimizer_Adam(0.02))
+    expected = full_book.train(X, y, epochs=2)
+    final, _, history = fit(params, X, y, optimizer=optim.adam(0.02), epochs=2)
+    np.testing.assert_array_equal(history.step, [1, 2])
+    assert_history_matches(history, expected)
+    assert_params_match(final, full_book.params)
+
+
+@pytest.mark.parametrize("grad", ["manual", "autodiff"])
+@pytest.mark.parametrize(
+    ("activation", "name", "book_activation"),
+    [
+        ("tanh", "tanh", "tanh"),
+        (
+            nj.layers.activation("leaky_relu", slope=0.2),
+            "leaky_relu",
+            functools.partial(ref.Activation_LeakyReLU, 0.2),
+        ),
+    ],
+    ids=["tanh", "leaky_relu"],
+)
+def test_tanh_and_leaky_relu_networks_match_the_numpy_reference(
+    x64, activation, name, book_activation, grad
+):
+    """The activations beyond the book's, as records of a model: shuffled mini-batches with a
+    leftover batch, L2 on the hidden layer and validation data, against `BookModel` with the
+    NumPy transcriptions of tanh (backward: dvalues * (1 - output**2)) and leaky ReLU with
+    slope 0.2 (the random biases put no pre-activation at its kink)."""
+    X, y = spiral(15, 3, 45)
+    X_val, y_val = spiral(6, 3, 46)
+    params = network((2, 8, 3), 47)
+    model = nj.make_model(2, activation=activation, weight_regularizer_l2=(1e-3, 0))
+    assert [a.name for a in model.activations] == [name]
+    key = jax.random.key(48)
+    orders = [documented_order(key, epoch, 45) for epoch in range(1, 4)]
+    book = BookModel(
+        params,
+        [book_activation],
+        "softmax",
+        ref.Optimizer_Adam(0.03, 1e-2),
+        regularizers=[{"weight_regularizer_l2": 1e-3}, {}],
+    )
+    expected = book.train(
+        X, y, epochs=3, batch_size=20, validation_data=(X_val, y_val), orders=orders
+    )
+    final, _, history = fit(
+        params,
+        X,
+        y,
+        model=model,
+        optimizer=optim.adam(0.03, 1e-2),
+        epochs=3,
+        batch_size=20,
+        key=key,
+        grad=grad,
+        validation_data=(X_val, y_val),
+    )
+    np.testing.assert_array_equal(history.step, [3, 6, 9])
+    assert_history_matches(history, expected)
+    assert_params_match(final, book.params)
+
+
 @pytest.mark.parametrize("grad", ["manual", "autodiff"])
 def test_shuffled_batches_follow_the_documented_permutation(x64, grad):
     """Reshuffled every epoch from the key; the gradient from the book's backward pass or from
@@ -610,6 +698,25 @@ def test_resume_from_a_checkpoint_is_bit_exact(tmp_path):
 # --- logging, optimizers, compilation ---------------------------------------------------------
 
 
+@contextlib.contextmanager
+def compilations():
+    """The names of the functions JAX compiles inside the block (from `jax.log_compiles`)."""
+
+    class Compiled(logging.Handler):
+        def emit(self, record):
+            message = record.getMessage()
+            if message.startswith("Compiling "):
+                names.append(message.split(" ")[1])
+
+    names, handler, logger = [], Compiled(), logging.getLogger("jax")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles(True):
+            yield names
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_progress_the_books_printout_and_no_recompilation():
     X, y = spiral(10, 3, 27, np.float32)
     params = network((2, 4, 3), 28, jnp.float32)
@@ -642,19 +749,52 @@ def test_progress_the_books_printout_and_no_recompilation():
     )
     without = format_epoch(seen[-1]._replace(validation_loss=float("nan")))
     assert len(without.splitlines()) == 2
-    # new arrays, key and an equal, freshly built optimizer: the compiled loop is reused
-    before = _fit_chunk._cache_size()
-    fit(
-        network((2, 4, 3), 29, jnp.float32),
-        X + 1,
-        y,
+    # new arrays, key and an equal, freshly built optimizer: the compiled loop is reused, and
+    # so is everything else (no compilation at all); other shapes do compile (the count works)
+    again = dict(
         model=nj.make_model(2),
         optimizer=optim.adam(0.01),
         epochs=7,
         key=jax.random.key(1),
         validation_data=(X, y),
     )
-    assert _fit_chunk._cache_size() == before
+    with compilations() as compiled:
+        fit(network((2, 4, 3), 29, jnp.float32), X + 1, y, **again)
+    assert compiled == []
+    with compilations() as compiled:
+        fit(network((2, 5, 3), 29, jnp.float32), X + 1, y, **again)
+    assert compiled
+
+
+def test_the_logged_learning_rate_is_the_books_float64_value():
+    """Without x64: `FitLogEntry.learning_rate` is the book's `current_learning_rate` as its
+    Python computes it in float64, `lr * (1. / (1. + decay * iterations))` with `iterations`
+    the updates before the epoch's last one (history.step - 1); `history.learning_rate` holds
+    the same rate in float32. 30 samples in batches of 8: 4 updates per epoch."""
+    X, y = spiral(10, 3, 49, np.float32)
+    params = network((2, 4, 3), 50, jnp.float32)
+    seen = []
+    _, _, history = fit(
+        params,
+        X,
+        y,
+        optimizer=optim.adam(0.05, decay=1e-2),
+        epochs=3,
+        batch_size=8,
+        shuffle=False,
+        progress=seen.append,
+    )
+    np.testing.assert_array_equal(history.step, [4, 8, 12])
+    want = [0.05 * (1.0 / (1.0 + 1e-2 * (steps - 1))) for steps in (4, 8, 12)]
+    # a float32 rate would differ: none of these is a float32 number
+    assert all(float(np.float32(w)) != w for w in want)
+    assert [e.epoch for e in seen] == [1, 2, 3]
+    for entry, rate in zip(seen, want, strict=True):
+        assert type(entry.learning_rate) is float and entry.learning_rate == rate
+    assert history.learning_rate.dtype == jnp.float32
+    # computed in float32: 0.05 and 1e-2 rounded, then a product, a sum, a quotient and a
+    # product, each within half an ulp (2**-24 relative): under 6 * 2**-24 = 3.6e-7 in all
+    np.testing.assert_allclose(history.learning_rate, want, rtol=4e-7)
 
 
 # --- bad input, one test per error --------------------------------------------------------------
@@ -677,7 +817,13 @@ def bad_setup():
         ({"print_every": 0}, ValueError, "print_every: expected a positive integer"),
         ({"initial_epoch": -1}, ValueError, "initial_epoch: expected a non-negative integer"),
         ({"key": 0}, TypeError, "key: expected a jax.random key"),
-        ({"key": None}, TypeError, "key: expected a jax.random key"),
+        ({"key": "0"}, TypeError, "key: expected a jax.random key"),
+        ({"key": None, "batch_size": 5}, ValueError, "key: fit needs a jax.random key"),
+        (
+            {"key": None, "model": nj.make_model(2, dropout=0.1)},
+            ValueError,
+            r"key: fit needs a jax.random key .* \(dropout \(0.1,\)\)",
+        ),
         ({"key": jax.random.split(jax.random.key(0), 2)}, TypeError, "key: expected a single"),
         ({"grad": "magic"}, ValueError, "grad: expected one of"),
         ({"shuffle": "yes"}, TypeError, "shuffle: expected True or False"),
@@ -766,7 +912,9 @@ def test_bad_evaluate_and_predict_arguments():
     with pytest.raises(ValueError, match="X: expected 2 features"):
         predict(params, np.zeros((4, 5)), model=model)
     with pytest.raises(TypeError, match=r"model: expected a nnfs_jax\.model\.Model"):
-        predict(params, X, model=None)
+        predict(params, X, model="relu")  # None is the documents' classifier
+    with pytest.raises(TypeError, match=r"model: expected a nnfs_jax\.model\.Model"):
+        evaluate(params, X, y, model="relu")
     regression = nj.make_model(2, head="linear_mse")
     with pytest.raises(ValueError, match="precision: expected a non-negative finite number"):
         evaluate(
@@ -867,10 +1015,11 @@ def test_bad_validation_and_prediction_inputs():
 
 
 def test_fit_is_exported_from_the_package():
-    import sys
-
-    module = sys.modules["nnfs_jax.fit"]  # the function `nnfs_jax.fit` shadows the module
-    for name in ("fit", "evaluate", "predict", "FitHistory", "FitLogEntry", "format_epoch"):
-        assert getattr(nj, name) is getattr(module, name)
-        assert name in nj.__all__
-    assert nj.format_log_line is module.format_log_line
+    for module, names in (
+        (fitting, ("fit", "evaluate", "predict")),
+        (logs, ("FitHistory", "FitLogEntry", "format_epoch")),
+    ):
+        for name in names:
+            assert getattr(nj, name) is getattr(module, name)
+            assert name in nj.__all__
+    assert nj.format_log_line is logs.format_log_line

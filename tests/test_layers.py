@@ -186,6 +186,60 @@ def test_activation_forward_backward(dtype, jit, samples, n_in, n_out, name):
     np.testing.assert_allclose(dinputs, reference.dinputs, **tolerance(dtype))
 
 
+# Independent NumPy transcriptions of the activations the documents do not have: the forward
+# and its derivative with respect to the input.
+NUMPY_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+    "leaky_relu": (lambda x: np.where(x > 0, x, 0.01 * x), lambda x: np.where(x > 0, 1.0, 0.01)),
+}
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("name", NUMPY_ACTIVATIONS)
+def test_tanh_and_leaky_relu_records(dtype, jit, name):
+    record = layers.ACTIVATIONS[name]
+    forward, derivative = NUMPY_ACTIVATIONS[name]
+    inputs, _, _, dvalues = draws(11, 6, 4, 4, dtype)
+    inputs[0, :2] = (0.0, -0.0)  # leaky_relu's kink: the slope there, as jax.grad gives
+    apply = jax.jit(record.__call__) if jit else record
+    backprop = jax.jit(record.backprop) if jit else record.backprop
+    out = apply(inputs)
+    dinputs = backprop(dvalues, inputs, out)
+    assert out.dtype == dtype and dinputs.dtype == dtype
+    x = inputs.astype(np.float64)
+    np.testing.assert_allclose(out, forward(x), **tolerance(dtype))
+    np.testing.assert_allclose(dinputs, dvalues * derivative(x), **tolerance(dtype))
+
+
+@pytest.mark.parametrize("name", sorted(layers.ACTIVATIONS))
+def test_every_record_backward_equals_vjp(x64, name):
+    """Each record's hand-written rule is the vector-Jacobian product of its forward,
+    including at the kink x == 0 (where the documents' conventions and jax.grad agree)."""
+    record = layers.ACTIVATIONS[name]
+    rng = np.random.default_rng(3)
+    inputs = jnp.asarray(np.r_[rng.normal(size=9), 0.0].reshape(2, 5))
+    dvalues = jnp.asarray(rng.normal(size=(2, 5)))
+    out, vjp = jax.vjp(record, inputs)
+    np.testing.assert_allclose(record.backprop(dvalues, inputs, out), vjp(dvalues)[0], rtol=1e-12)
+    assert record.kink in (None, 0.0)
+
+
+def test_leaky_relu_slope_is_settable():
+    record = layers.activation("leaky_relu", slope=0.2)
+    assert repr(record) == "leaky_relu(slope=0.2)" and repr(layers.ACTIVATIONS["tanh"]) == "tanh"
+    x = jnp.asarray([-2.0, 0.0, 3.0])
+    np.testing.assert_allclose(record(x), [-0.4, 0.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(record.backprop(jnp.ones(3), x, record(x)), [0.2, 0.2, 1.0])
+    assert layers.activation("leaky_relu") is layers.ACTIVATIONS["leaky_relu"]
+    assert record == layers.activation("leaky_relu", slope=0.2) != layers.ACTIVATIONS["leaky_relu"]
+    with pytest.raises(ValueError, match="leaky_relu: unknown option 'alpha'"):
+        layers.activation("leaky_relu", alpha=0.2)
+    with pytest.raises(ValueError, match="leaky_relu slope: expected a finite number"):
+        layers.activation("leaky_relu", slope=float("nan"))
+    with pytest.raises(ValueError, match="activation: unknown activation 'swish'"):
+        layers.activation("swish")
+
+
 def test_relu_gradient_is_zero_at_zero():
     # jnp.maximum(0, x) would give 0.5 here; the documents (and jax.nn.relu) give 0.
     assert float(jax.grad(lambda x: layers.relu(x).sum())(jnp.zeros(3))[0]) == 0.0

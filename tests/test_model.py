@@ -11,6 +11,7 @@ from conftest import random_network
 
 import nnfs_jax as nj
 from nnfs_jax import model as model_lib
+from nnfs_jax import network
 from nnfs_jax.model import Model, make_model
 from nnfs_jax.regularization import Regularizer
 
@@ -92,8 +93,8 @@ def reference(params, X, y, model, key=None):
         numpy_tree(params),
         np.asarray(X),
         np.asarray(y),
-        model.activations,
-        model.head,
+        [a.name for a in model.activations],
+        model.head.name,
         dropout=model.dropout if key is not None else None,
         regularizers=regularizers,
         keeps=keeps,
@@ -113,7 +114,8 @@ def max_rel(a, b):
 
 def test_make_model_broadcasts_and_is_hashable():
     model = make_model(3, head="sigmoid", dropout=0.1, weight_regularizer_l2=(5e-4, 0, 0))
-    assert model.activations == ("relu", "relu") and model.dropout == (0.1, 0.1)
+    assert [a.name for a in model.activations] == ["relu", "relu"]
+    assert model.activations == (nj.layers.ACTIVATIONS["relu"],) * 2 and model.dropout == (0.1, 0.1)
     assert model.regularizers == (
         Regularizer(weight_regularizer_l2=5e-4),
         Regularizer(),
@@ -127,14 +129,14 @@ def test_make_model_broadcasts_and_is_hashable():
 
 def test_model_defaults_fill_in_no_dropout_and_no_regularization():
     model = Model(activations=("relu",))
-    assert model.head == "softmax" and model.dropout == (0.0,) and not model.has_dropout
+    assert model.head.name == "softmax" and model.dropout == (0.0,) and not model.has_dropout
     assert model.regularizers == (Regularizer(), Regularizer())
     assert make_model(1).activations == () and make_model(1).dropout == ()
 
 
 def test_the_spec_is_a_static_argument_to_jit(x64):
     params, X, y, model = case("sigmoid", 2, "l1_l2")
-    jitted = jax.jit(model_lib.total_loss, static_argnames="model")
+    jitted = jax.jit(network.total_loss, static_argnames="model")
     expected = nj.loss(params, X, y, model=model)
     assert float(jitted(params, X, y, model)) == pytest.approx(float(expected), rel=1e-14)
 

@@ -2,6 +2,8 @@
 NumPy loops, run over the very same candidates and perturbations (`block_candidates`,
 `climb_draws`), with the documents' classes from tests/numpy_reference."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,19 +14,23 @@ from scipy import stats
 import nnfs_jax as nj
 from nnfs_jax import search
 from nnfs_jax.data import book_seed, spiral_data, vertical_data
+from nnfs_jax.kernels import candidates as scoring
+from nnfs_jax.kernels import dispatch
+from nnfs_jax.search import climb, pure, threefry
 
 # --- the documents' loops, in NumPy -------------------------------------------------------------
 
 
 def doc_metrics(params, X, y, activation="relu"):
     """The documents' forward pass, loss and accuracy for one set of parameters. activation:
-    one name, or one per hidden layer."""
-    names = [activation] * (len(params) - 1) if isinstance(activation, str) else activation
+    one name in `ref.ACTIVATIONS` or a function making the layer, or one per hidden layer."""
+    one = isinstance(activation, str) or callable(activation)
+    names = [activation] * (len(params) - 1) if one else activation
     inputs = X
     for layer, name in zip(params[:-1], names, strict=True):
         dense = ref.Layer_Dense(layer["weights"], layer["biases"])
         dense.forward(inputs)
-        act = ref.ACTIVATIONS[name]()
+        act = ref.ACTIVATIONS[name]() if isinstance(name, str) else name()
         act.forward(dense.output)
         inputs = act.output
     dense = ref.Layer_Dense(params[-1]["weights"], params[-1]["biases"])
@@ -120,29 +126,29 @@ def test_threefry_matches_the_random123_known_answers(xp):
     ]
     for key, (c0, c1), want in vectors:
         seed = xp.asarray(np.array(key, np.uint32)[:, None])
-        got = search.threefry2x32(seed, xp.asarray([c0], np.uint32), xp.asarray([c1], np.uint32))
+        got = threefry.threefry2x32(seed, xp.asarray([c0], np.uint32), xp.asarray([c1], np.uint32))
         assert [int(np.asarray(w)[0]) for w in got] == list(want)
 
 
 def test_normals_are_standard_normal_and_streams_independent():
-    normals = jax.jit(search.normals, static_argnames=("shape", "dtype"))
-    seed = search.seed_words(jax.random.key(0))
+    normals = jax.jit(threefry.normals, static_argnames=("shape", "dtype"))
+    seed = threefry.seed_words(jax.random.key(0))
     a = np.asarray(normals(seed, 0, (200, 100), np.float32)).ravel()
     b = np.asarray(normals(seed, 1, (200, 100), np.float32)).ravel()
     for draws in (a, b):
         assert stats.kstest(draws, "norm").pvalue > 1e-3
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.03  # 20,000 pairs: sd of r is 0.007
-    other = search.seed_words(jax.random.key(1))
+    other = threefry.seed_words(jax.random.key(1))
     assert not np.array_equal(a, np.asarray(normals(other, 0, (200, 100), np.float32)))
 
 
 def test_seeds_do_not_repeat_the_keys_own_bits():
     key = jax.random.key(3)
-    seed = search.seed_words(key)
+    seed = threefry.seed_words(key)
     assert seed.shape == (2,) and seed.dtype == np.uint32
     assert not np.array_equal(seed, np.asarray(jax.random.bits(key, (2,), jnp.uint32)))
     keys = jax.random.split(key, 4)
-    np.testing.assert_array_equal(search.seed_words(keys)[2], search.seed_words(keys[2]))
+    np.testing.assert_array_equal(threefry.seed_words(keys)[2], threefry.seed_words(keys[2]))
 
 
 # --- random search ------------------------------------------------------------------------------
@@ -190,6 +196,100 @@ def test_wide_layers_equal_the_documents_loop(x64):
     assert_params(result.params, best, 0)
 
 
+@pytest.mark.parametrize("labels", ["sparse", "soft"])
+@pytest.mark.parametrize(
+    ("activation", "book_activation"),
+    [
+        ("tanh", "tanh"),
+        (
+            nj.layers.activation("leaky_relu", slope=0.2),
+            functools.partial(ref.Activation_LeakyReLU, 0.2),
+        ),
+    ],
+    ids=["tanh", "leaky_relu"],
+)
+def test_random_search_with_a_model_equals_the_documents_loop(
+    x64, vertical, activation, book_activation, labels
+):
+    """`model=make_model(2, activation=...)` against the documents' loop with the NumPy
+    transcription of that activation, over the same candidates: sparse labels are scored by
+    `logit_gaps`, soft labels by the model's kernel."""
+    X, y = vertical
+    X = X.astype(np.float64)
+    if labels == "soft":
+        y = np.eye(3)[y] * 0.8 + 0.2 / 3
+    key, sizes = jax.random.key(18), (2, 3, 3)
+    model = nj.make_model(2, activation=activation)
+    result = search.random_search(key, X, y, sizes, iterations=1000, block_size=96, model=model)
+    expected, best = doc_random_search(candidates(key, sizes, 1000, 96), X, y, book_activation)
+    assert len(expected) >= 3
+    assert_improvements(result, expected, X, 1e-12)
+    assert_params(result.params, best, 0)
+    assert float(result.loss) == pytest.approx(expected[-1][1], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation"),
+    [
+        ((2, 3, 3), "relu"),
+        ((2, 5, 4), "tanh"),
+        ((10, 4, 12, 5, 9, 11), ("linear", "relu", "sigmoid", "tanh")),
+    ],
+    ids=["2-3-3", "tanh", "wide"],
+)
+def test_the_logit_gaps_scorer_equals_the_model_kernels_float64(x64, sizes, activation):
+    """The same candidates through `kernels.candidates.scorer` on its two layouts, built
+    explicitly: `samples_fm`'s `Samples` (scored by `logit_gaps`, samples padded from 37 to 48)
+    and the layout of the model's kernel (what `layout` builds where `logit_gaps` does not
+    apply). The loss agrees to round-off and the accuracy exactly, and both equal the
+    documents' NumPy pass per candidate. Scale 2 drives some probabilities past the clip
+    bounds [1e-7, 1 - 1e-7], which `logit_gaps` applies to the rearranged loss."""
+    rng = np.random.default_rng(19)
+    X = rng.standard_normal((37, sizes[0]))
+    y = rng.integers(0, sizes[-1], 37)
+    model = nj.make_model(len(sizes) - 1, activation=activation)
+    n = scoring.n_params(sizes)
+    rows = pure._block_draws(threefry.seed_words(jax.random.key(20)), 0, (n, 40), 2.0, np.float64)
+    samples = scoring.samples_fm(X, y, sizes[-1])
+    kernel = dispatch.select(model, "manual", whole_batch=True)
+    data = kernel.prepare(jnp.asarray(X), jnp.asarray(y, jnp.int32), jnp.float64(0), sizes[-1])
+    assert isinstance(samples, scoring.Samples) and not isinstance(data, scoring.Samples)
+    gaps = scoring.scorer(samples, sizes, model)
+    reference = scoring.scorer(data, sizes, model)
+    gaps_loss, gaps_accuracy = jax.jit(gaps.metrics)(rows)
+    loss, accuracy = jax.jit(reference.metrics)(rows)
+    np.testing.assert_allclose(gaps_loss, loss, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(gaps_accuracy, accuracy)
+    # the loss alone compiles to another fusion: the same to round-off
+    np.testing.assert_allclose(jax.jit(gaps.loss)(rows), gaps_loss, rtol=1e-14)
+    np.testing.assert_allclose(jax.jit(reference.loss)(rows), loss, rtol=1e-14)
+    # both are the documents' loss and accuracy, candidate by candidate
+    drawn = unstack(to_numpy(scoring.unflatten(np.asarray(rows), sizes)), 40)
+    names = activation if isinstance(activation, tuple) else [activation] * (len(sizes) - 2)
+    with np.errstate(over="ignore"):  # the documents' sigmoid overflows to 0 or 1, as it should
+        want = np.array([doc_metrics(c, X, y, names) for c in drawn])
+        clipped = [np.sum(doc_probability(c, X, y, names) < 1e-7) for c in drawn]
+    np.testing.assert_allclose(loss, want[:, 0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.round(accuracy * 37), np.round(want[:, 1] * 37))
+    assert sum(clipped) > 0
+
+
+def doc_probability(params, X, y, names):
+    """The documents' softmax probability of each sample's label."""
+    inputs = X
+    for layer, name in zip(params[:-1], names, strict=True):
+        dense = ref.Layer_Dense(layer["weights"], layer["biases"])
+        dense.forward(inputs)
+        act = ref.ACTIVATIONS[name]()
+        act.forward(dense.output)
+        inputs = act.output
+    dense = ref.Layer_Dense(params[-1]["weights"], params[-1]["biases"])
+    dense.forward(inputs)
+    softmax = ref.Activation_Softmax()
+    softmax.forward(dense.output)
+    return softmax.output[np.arange(len(y)), y]
+
+
 def test_soft_and_one_hot_labels(x64, vertical):
     X, y = vertical
     X = X.astype(np.float64)
@@ -211,9 +311,9 @@ def test_same_key_same_result_other_key_other_result(vertical):
         jax.random.key(k), X, y, (2, 3, 3), iterations=1000, block_size=96
     )
     a = run(12)
-    compiled = search._random_search._cache_size()
+    compiled = pure._random_search._cache_size()
     b, c = run(12), run(13)
-    assert search._random_search._cache_size() == compiled  # a new key compiles nothing
+    assert pure._random_search._cache_size() == compiled  # a new key compiles nothing
     for got, want in zip(a.improvements, b.improvements, strict=True):
         np.testing.assert_array_equal(got, want)
     assert_params(a.params, b.params, 0)
@@ -252,7 +352,7 @@ def test_improvement_buffer_overflow_reruns_exactly(monkeypatch, vertical):
     X, y = vertical
     args = (jax.random.key(12), X, y, (2, 3, 3))
     full = search.random_search(*args, iterations=1000, block_size=96)
-    monkeypatch.setattr(search, "CAPACITY", 2)
+    monkeypatch.setattr(pure, "CAPACITY", 2)
     small = search.random_search(*args, iterations=1000, block_size=96)
     assert len(full.improvements.iteration) > 2
     for got, want in zip(small.improvements, full.improvements, strict=True):
@@ -264,14 +364,15 @@ def test_jitted_and_eager_pieces_agree(x64, vertical):
     agree with their compiled form, and the bookkeeping with a count done by hand."""
     X, y = vertical
     X = X.astype(np.float64)
-    rows = search._block_draws(search.seed_words(jax.random.key(15)), 3, (21, 8), 1.0, np.float64)
-    data = search.layout(jnp.asarray(X), jnp.asarray(y, jnp.int32), (2, 3, 3))
-    score = lambda rows: search.scorer(data, (2, 3, 3), ("relu",)).metrics(rows)  # noqa: E731
+    rows = pure._block_draws(threefry.seed_words(jax.random.key(15)), 3, (21, 8), 1.0, np.float64)
+    model = nj.make_model(2)
+    data = scoring.layout(jnp.asarray(X), jnp.asarray(y, jnp.int32), (2, 3, 3), model, 0.0)
+    score = lambda rows: scoring.scorer(data, (2, 3, 3), model).metrics(rows)  # noqa: E731
     losses = jnp.array([3.0, 2.0, 2.5, 2.0, 1.0, np.inf, 0.5, 0.7])  # improvements: 1 4 6
-    record = search._Record(  # one improvement already, the best 2.8: 3.0 does not improve
+    record = pure._Record(  # one improvement already, the best 2.8: 3.0 does not improve
         jnp.int32(1), jnp.float64(2.8), jnp.zeros(6, jnp.int32), jnp.zeros((22, 6))
     )
-    append = lambda r, rows: search._append_improvements(r, losses, rows, 100)  # noqa: E731
+    append = lambda r, rows: pure._append_improvements(r, losses, rows, 100)  # noqa: E731
     with jax.disable_jit():
         eager = score(rows), append(record, rows)
     jitted = jax.jit(score)(rows), jax.jit(append)(record, rows)
@@ -314,19 +415,21 @@ def test_memory_does_not_grow_with_iterations(vertical):
     memory is a block's worth (about 14 MB on this machine), not 10**8 parameter sets."""
     X, y = vertical
     sizes = (2, 3, 3)
-    data = search.layout(jnp.asarray(X), jnp.asarray(y, jnp.int32), sizes)
-    seed = search.seed_words(jax.random.key(0))
-    compiled = search._random_search.lower(
-        seed, data, 0.05, sizes, ("relu",), 10**8, 10_000, search.CAPACITY
+    model = nj.make_model(2)
+    data = scoring.layout(jnp.asarray(X), jnp.asarray(y, jnp.int32), sizes, model, 0.0)
+    seed = threefry.seed_words(jax.random.key(0))
+    compiled = pure._random_search.lower(
+        seed, data, 0.05, sizes, model, 10**8, 10_000, pure.CAPACITY
     ).compile()
     assert compiled.memory_analysis().temp_size_in_bytes < 32 * 2**20
 
 
 def test_default_block_size():
-    assert search.default_block_size(300, (2, 3, 3)) == 3440  # 2**20 / 304, a multiple of 16
-    assert search.default_block_size(300, (2, 64, 3)) == 48  # the stored 64-wide layer
-    assert search.default_block_size(10, (2, 3, 3)) == search.MAX_BLOCK
-    assert search.default_block_size(10**7, (784, 128, 10)) == 1
+    assert pure.default_block_size(300, (2, 3, 3)) == 3440  # 2**20 / 304, a multiple of 16
+    assert pure.default_block_size(300, (2, 64, 3)) == 48  # the stored 64-wide layer
+    assert pure.default_block_size(10, (2, 3, 3)) == pure.MAX_BLOCK
+    assert pure.default_block_size(10**7, (784, 128, 10)) == 1
+    assert search.default_block_size is pure.default_block_size
 
 
 # --- hill climbing ------------------------------------------------------------------------------
@@ -345,7 +448,7 @@ def test_hill_climb_equals_the_documents_loop_float64(x64, vertical):
     np.testing.assert_allclose(np.std(start[0]["weights"]), 0.01, rtol=0.9)
     expected, best = doc_hill_climb(start, unstack(to_numpy(noise), iterations), X, y)
     assert 100 < len(expected) < iterations // 2  # both kept and reverted steps
-    assert expected[-1][0] >= 9 * search.CHUNK
+    assert expected[-1][0] >= 9 * climb.CHUNK
     assert_improvements(result, expected, X, 1e-12)
     assert_params(result.params, best, 1e-12)
     assert float(result.loss) == pytest.approx(expected[-1][1], rel=1e-12)
@@ -405,7 +508,7 @@ GOOD = {"key": jax.random.key(0), "sizes": (2, 3, 3)}
         ("random_search", {"scale": np.nan}, ValueError, "scale: expected a finite number"),
         ("random_search", {"scale": "big"}, ValueError, "scale: expected a finite number"),
         ("random_search", {"block_size": 0}, ValueError, "block_size: expected a positive"),
-        ("random_search", {"activation": "tanh"}, ValueError, "activation: unknown"),
+        ("random_search", {"activation": "swish"}, ValueError, "activation: unknown"),
         ("random_search", {"sizes": (2,)}, ValueError, "sizes: expected at least two"),
         ("random_search", {"sizes": (3, 3, 3)}, ValueError, "X: expected 3 features"),
         ("random_search", {"sizes": (2, 3, 2)}, ValueError, r"y: labels must lie in \[0, 2\)"),

@@ -1,4 +1,4 @@
-"""`nnfs_jax.sweep`: every configuration trains exactly as `train` trains it alone."""
+"""`nnfs_jax.sweep`: every configuration trains exactly as `train` or `fit` trains it alone."""
 
 import functools
 import json
@@ -12,16 +12,13 @@ import numpy as np
 import pytest
 
 import nnfs_jax as nj
-from nnfs_jax import plot
-from nnfs_jax.sweep import (
-    SweepProgress,
-    _sweep_chunk,
-    configurations,
-    log_uniform,
-    sweep,
-    uniform,
-)
-from nnfs_jax.train import train
+from nnfs_jax import optim, plot
+from nnfs_jax.logs import FitHistory, History
+from nnfs_jax.sweeping import engine
+from nnfs_jax.sweeping.driver import sweep
+from nnfs_jax.sweeping.grammar import configurations, log_uniform, uniform
+from nnfs_jax.sweeping.results import SweepProgress
+from nnfs_jax.training import train
 
 PNG = b"\x89PNG\r\n\x1a\n"
 HIDDEN = (8,)  # small networks keep the tests quick; the 2-64-3 run is the benchmark's
@@ -134,7 +131,7 @@ def test_divergence_is_isolated_and_reported_at_its_epoch():
 def test_one_compilation_per_architecture_reused_across_calls():
     data = spiral()
     sweep(data, {"learning_rate": [0.2], "hidden": [HIDDEN]}, seeds=2, epochs=301, log_every=50)
-    before = _sweep_chunk._cache_size()
+    before = engine.run_chunk._cache_size()
     # other values, other seeds, a new but equal data set: the compiled chunk is reused
     sweep(
         (data[0] + 1, data[1]),
@@ -143,12 +140,12 @@ def test_one_compilation_per_architecture_reused_across_calls():
         epochs=301,
         log_every=50,
     )
-    assert _sweep_chunk._cache_size() == before
+    assert engine.run_chunk._cache_size() == before
     # two architectures in one call: one more compilation, for the new shape only
     sweep(
         data, {"learning_rate": [0.2], "hidden": [HIDDEN, (5,)]}, seeds=2, epochs=301, log_every=50
     )
-    assert _sweep_chunk._cache_size() == before + 1
+    assert engine.run_chunk._cache_size() == before + 1
 
 
 def test_memory_budget_splits_into_chunks_with_progress():
@@ -230,8 +227,7 @@ FOUR_DEVICES = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     import numpy as np
     import nnfs_jax as nj
-    from nnfs_jax.sweep import sweep
-    from nnfs_jax.train import train
+    sweep, train = nj.sweep, nj.train
     assert jax.device_count() == 4
     nj.book_seed(0)
     X, y = nj.spiral_data(30, 3)
@@ -282,7 +278,19 @@ def test_four_cpu_devices_equal_one_device(tmp_path, x64):
         ({"seeds": []}, ValueError, "seeds: expected at least one seed"),
         ({"epochs": 0}, ValueError, "epochs: expected a positive integer"),
         ({"block": 0}, ValueError, "block: expected a positive integer"),
-        ({"diverge_above": 0.5}, ValueError, "diverge_above: expected a finite number > 1"),
+        ({"diverge_above": 0.5}, ValueError, r"diverge_above: expected a number > 1"),
+        ({"diverge_above": float("nan")}, ValueError, r"diverge_above: expected a number > 1"),
+        ({"axes": {"learning_rate": [0.1, 0.1]}}, ValueError, "learning_rate: duplicate values"),
+        ({"seeds": [1, 1]}, ValueError, "seeds: duplicate seeds"),
+        ({"axes": {"dropout": [1.0]}}, ValueError, r"dropout: rate .* must lie in \[0, 1\)"),
+        ({"axes": {"weight_regularizer_l2": [-1]}}, ValueError, "weight_regularizer_l2"),
+        ({"axes": {"batch_size": [0]}}, ValueError, "batch_size: expected a positive integer"),
+        (
+            {"model": nj.make_model(3), "axes": {"hidden": [(8,)]}},
+            ValueError,
+            "hidden: the model has 2 hidden layers",
+        ),
+        ({"grad": "magic"}, ValueError, "grad: expected one of"),
         ({"progress": 3}, TypeError, "progress: expected a callable"),
         ({"axes": {"learning_rate": uniform(0.1, 1)}}, ValueError, "samples: expected a positive"),
         (
@@ -305,7 +313,7 @@ def test_bad_data_is_caught_before_training():
     X_nan[3, 1] = np.nan
     with pytest.raises(ValueError, match="data X: contains NaN or inf"):
         sweep((X_nan, y), epochs=5)
-    with pytest.raises(ValueError, match="data y: expected one label per sample"):
+    with pytest.raises(ValueError, match=r"data y: expected one target per sample \(90\)"):
         sweep((X, y[:-1]), epochs=5)
     with pytest.raises(TypeError, match="data: expected"):
         sweep(X, epochs=5)
@@ -313,3 +321,109 @@ def test_bad_data_is_caught_before_training():
         uniform(1.0, 0.5)
     with pytest.raises(ValueError, match="log_uniform: expected finite bounds with 0 < low"):
         log_uniform(0.0, 1.0)
+
+
+def test_diverge_above_inf_counts_only_nan_and_inf():
+    data = spiral()
+    result = sweep(
+        data,
+        {"learning_rate": [0.5, 1e3, 1e20], "hidden": [HIDDEN]},
+        epochs=51,
+        log_every=10,
+        diverge_above=float("inf"),
+    )
+    # lr 1e3 saturates the clipped loss (finite): not diverged without a threshold; 1e20: NaN
+    assert list(result.diverged) == [False, False, True]
+
+
+# --- every model, every optimizer, mini-batches ---------------------------------------------------
+
+
+def test_model_hyperparameters_equal_train_alone_float64_through_epoch_500(x64):
+    """L2 (every layer, or the hidden layer only as a per-layer tuple) and dropout are traced:
+    one compilation, and each configuration's run equals `train` of that model alone."""
+    model = nj.make_model(2, activation="tanh", dropout=0.1)
+    axes = {
+        "weight_regularizer_l2": [0.0, 1e-3, (1e-3, 0.0)],
+        "dropout": [0.0, 0.2],
+        "hidden": [HIDDEN],
+    }
+    before = engine.run_chunk._cache_size()
+    # SGD with momentum: Adam's normalised steps would amplify the round-off of the two kernels
+    # (a dropout layer at rate 0 in the sweep, none alone) past 1e-9 by epoch 500.
+    optimizer = optim.sgd(0.5, decay=1e-3, momentum=0.5)
+    result = sweep(
+        spiral(np.float64), axes, model=model, optimizer=optimizer, epochs=501, log_every=50
+    )
+    assert engine.run_chunk._cache_size() == before + 1 and len(result) == 6
+    assert result.engine == "train" and isinstance(result.history, History)
+    for i in range(len(result)):
+        config = result.configs[i]
+        alone = result.model_of(i)
+        assert alone.dropout == (config["dropout"],) and alone.activations == model.activations
+        _, history = result.replay(i)
+        err = np.max(np.abs(np.asarray(history.loss) - result.history.loss[i]))
+        assert err <= 1e-9, (config, err)
+        np.testing.assert_allclose(
+            result.history.regularization_loss[i], history.regularization_loss, atol=1e-12
+        )
+    # the tuple regularizes the hidden layer only: its regularization loss is smaller
+    reg = result.history.regularization_loss[:, 0]
+    assert reg[0] == 0 and 0 < reg[4] < reg[2]
+
+
+def test_mini_batch_sweep_equals_fit_alone_float64(x64):
+    X, y = spiral(np.float64)
+    validation = (X[::3] + 0.01, y[::3])
+    axes = {"learning_rate": [0.01, 0.05], "batch_size": [16, 40], "hidden": [HIDDEN]}
+    result = sweep(
+        (X, y),
+        axes,
+        model=nj.make_model(2, activation="leaky_relu", weight_regularizer_l2=1e-3),
+        optimizer="adam",
+        epochs=12,
+        validation_data=validation,
+    )
+    assert result.engine == "fit" and isinstance(result.history, FitHistory)
+    assert result.history.loss.shape == (4, 12)
+    for i in range(len(result)):
+        _, _, history = result.replay(i)
+        for field in (
+            "loss",
+            "accuracy",
+            "validation_loss",
+            "validation_accuracy",
+            "learning_rate",
+        ):
+            np.testing.assert_allclose(
+                getattr(result.history, field)[i], getattr(history, field), rtol=0, atol=1e-9
+            )
+        np.testing.assert_array_equal(result.history.step[i], history.step)
+        assert result.final_validation_accuracy[i] == pytest.approx(
+            float(history.validation_accuracy[-1]), abs=1e-12
+        )
+    assert set(result.table()[0]) >= {"batch_size", "validation_loss", "validation_accuracy"}
+
+
+def test_optimizers_by_name_by_object_and_injected(x64):
+    import optax
+
+    data = spiral(np.float64)
+    axes = {"learning_rate": [0.1, 0.5], "hidden": [HIDDEN]}
+    book = sweep(data, axes, epochs=101, log_every=25)
+    # optax's SGD is the book's SGD without momentum or decay: the same updates
+    by_name = sweep(data, axes, optimizer="optax.sgd", epochs=101, log_every=25)
+    np.testing.assert_allclose(by_name.history.loss, book.history.loss, rtol=1e-12)
+    # a book object: its values are the defaults of the axes not swept
+    momentum = sweep(data, axes, optimizer=optim.sgd(0.3, momentum=0.9), epochs=101, log_every=25)
+    assert {c["momentum"] for c in momentum.configs} == {0.9}
+    # an injected optax optimizer: the axes set its state's hyperparameters
+    injected = optax.inject_hyperparams(optax.adam)(learning_rate=0.01)
+    result = sweep(data, axes, optimizer=injected, epochs=101, log_every=25)
+    for r in (momentum, result):
+        for i in range(len(r)):
+            _, history = r.replay(i)
+            np.testing.assert_allclose(history.loss, r.history.loss[i], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(result.history.learning_rate[:, 0], [0.1, 0.5])
+    with pytest.raises(ValueError, match="axes: unknown axis 'learning_rate'"):
+        sweep(data, axes, optimizer=optax.adam(0.1), epochs=5)

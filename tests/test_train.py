@@ -1,4 +1,7 @@
-"""The compiled training loop against document 002's printed log and the NumPy reference."""
+"""`train`, the book's full-batch loop for any model, against document 002's printed log and the
+book's NumPy classes (tests/numpy_reference): chapter 10's loop and chapters 14-17's."""
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -8,8 +11,10 @@ import optax
 import pytest
 
 import nnfs_jax as nj
-from nnfs_jax import optim
-from nnfs_jax.train import History, LogEntry, _train_chunk, book_setup, train
+from nnfs_jax import loop, optim
+from nnfs_jax.data import book_setup
+from nnfs_jax.logs import History, LogEntry
+from nnfs_jax.training import train
 
 # Document 002's printed log, epochs 0-300: (epoch, accuracy, loss).
 LOG_002 = [
@@ -22,7 +27,8 @@ LOG_002 = [
 
 def reference_run(params, X, y, epochs, log_every=100, learning_rate=1.0, decay=0.0, momentum=0.0):
     """The documents' training loop, with the documents' NumPy classes (tests/numpy_reference),
-    in the dtype of the arrays given. Returns (epoch, loss, accuracy) rows and final params."""
+    in the dtype of the arrays given. Returns (epoch, loss, accuracy, printed learning rate)
+    rows and final params."""
     dense1 = ref.Layer_Dense(np.array(params[0]["weights"]), np.array(params[0]["biases"]))
     dense2 = ref.Layer_Dense(np.array(params[1]["weights"]), np.array(params[1]["biases"]))
     relu = ref.Activation_ReLU()
@@ -36,7 +42,7 @@ def reference_run(params, X, y, epochs, log_every=100, learning_rate=1.0, decay=
         loss = loss_activation.forward(dense2.output, y)
         if not epoch % log_every:
             accuracy = np.mean(np.argmax(loss_activation.output, axis=1) == y)
-            rows.append((epoch, float(loss), float(accuracy)))
+            rows.append((epoch, float(loss), float(accuracy), optimizer.current_learning_rate))
         loss_activation.backward(loss_activation.output, y)
         dense2.backward(loss_activation.dinputs)
         relu.backward(dense2.dinputs)
@@ -118,7 +124,8 @@ def test_final_params_and_learning_rate_match_the_reference_sgd(x64, decay, mome
     opt = optim.sgd(0.5, decay=decay, momentum=momentum)
     final, history = train(params, X, y, optimizer=opt, epochs=120, log_every=10)
     np.testing.assert_allclose(history.loss, expected_rows[:, 1], rtol=1e-12)
-    np.testing.assert_allclose(history.learning_rate, 0.5 / (1 + decay * np.arange(0, 120, 10)))
+    # what the book prints: the rate the previous update set, 0.5 / (1 + decay * (epoch - 1))
+    np.testing.assert_allclose(history.learning_rate, expected_rows[:, 3], rtol=1e-15)
     for got, want in zip(final, expected_params, strict=True):
         np.testing.assert_allclose(got["weights"], want["weights"], rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(got["biases"], want["biases"], rtol=1e-10, atol=1e-13)
@@ -174,14 +181,14 @@ def test_progress_receives_every_logged_epoch():
 def test_no_recompilation_for_the_same_shapes_and_optimizer_settings():
     X, y = nj.make_spiral(jax.random.key(12), 10, 3)
     train(nj.init_params(jax.random.key(13), (2, 5, 3)), X, y, optimizer=optim.sgd(0.7), epochs=5)
-    before = _train_chunk._cache_size()
+    before = loop._chunk._cache_size()
     # new arrays, a freshly built but equal optimizer: the compiled loop is reused
     train(
         nj.init_params(jax.random.key(14), (2, 5, 3)), X + 1, y, optimizer=optim.sgd(0.7), epochs=5
     )
-    assert _train_chunk._cache_size() == before
+    assert loop._chunk._cache_size() == before
     train(nj.init_params(jax.random.key(14), (2, 5, 3)), X, y, optimizer=optim.sgd(0.6), epochs=5)
-    assert _train_chunk._cache_size() == before + 1
+    assert loop._chunk._cache_size() == before + 1
 
 
 @pytest.mark.parametrize(
@@ -193,7 +200,11 @@ def test_no_recompilation_for_the_same_shapes_and_optimizer_settings():
         ({"grad": "magic"}, ValueError, "grad: expected one of"),
         ({"optimizer": "sgd"}, TypeError, "optimizer: expected an optax.GradientTransformation"),
         ({"progress": 3}, TypeError, "progress: expected a callable"),
-        ({"activation": "tanh"}, ValueError, "activation: unknown activation 'tanh'"),
+        ({"activation": "swish"}, ValueError, "activation: unknown activation 'swish'"),
+        ({"model": "relu"}, TypeError, "model: expected a nnfs_jax.model.Model"),
+        ({"model": nj.make_model(3)}, ValueError, "model: has 2 hidden activations"),
+        ({"model": nj.make_model(2, dropout=0.5)}, ValueError, "key: the model has dropout"),
+        ({"validation_data": (1, 2, 3)}, TypeError, "validation_data: expected a pair"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
@@ -263,3 +274,199 @@ def test_bad_resume_arguments(tmp_path):
         train(params, X, y, optimizer=sgd, epochs=2, initial_state=state, initial_epoch=-1)
     with pytest.raises(TypeError, match="return_state: expected True or False"):
         train(params, X, y, optimizer=sgd, epochs=2, return_state="yes")
+
+
+# --- chapters 14-17: any model, the same full-batch loop ----------------------------------------
+
+
+class Holder:
+    """What the book's optimizers update: a layer's weights and biases and their gradients."""
+
+    def __init__(self, layer):
+        self.weights = np.array(layer["weights"], np.float64)
+        self.biases = np.array(layer["biases"], np.float64)
+
+
+def book_loop(params, X, y, model, optimizer, epochs, log_every, key=None, validation=None):
+    """The book's chapter 14-17 loop with its NumPy classes: forward (dropout on), data and
+    regularization loss, the printed row before `backward`, then the optimizer's three calls.
+    Epoch e's dropout keeps hidden unit j of layer i where bernoulli(fold_in(fold_in(key, e), i),
+    1 - rate) is true, the masks nnfs_jax documents. Returns rows of (epoch, loss, accuracy,
+    printed learning rate, data loss, regularization loss, validation loss, validation accuracy)."""
+    layers = [Holder(p) for p in params]
+    names = [
+        functools.partial(ref.ACTIVATIONS[a.name], **dict(a.options)) if a.options else a.name
+        for a in model.activations
+    ]
+    regularizers = [{name: getattr(r, name) for name in vars(r)} for r in model.regularizers]
+    head, precision = model.head.name, np.std(y) / 250
+    rows = []
+    for epoch in range(epochs):
+        current = [{"weights": h.weights, "biases": h.biases} for h in layers]
+        keeps = None
+        if key is not None:
+            epoch_key = jax.random.fold_in(key, epoch)
+            keeps = [
+                np.asarray(
+                    jax.random.bernoulli(
+                        jax.random.fold_in(epoch_key, i), 1 - rate, (len(X), p["weights"].shape[1])
+                    )
+                )
+                for i, (p, rate) in enumerate(zip(current[:-1], model.dropout, strict=True))
+            ]
+        data_loss, reg_loss, output, grads = ref.book_network(
+            current,
+            X,
+            y,
+            names,
+            head,
+            model.dropout if key is not None else None,
+            regularizers,
+            keeps,
+        )
+        if not epoch % log_every:
+            val = (np.nan, np.nan)
+            if validation is not None:
+                v_loss, _, v_out, _ = ref.book_network(current, *validation, names, head)
+                val = (v_loss, book_accuracy(v_out, validation[1], head, precision))
+            accuracy = book_accuracy(output, y, head, precision)
+            lr = optimizer.current_learning_rate
+            rows.append((epoch, data_loss + reg_loss, accuracy, lr, data_loss, reg_loss, *val))
+        for holder, g in zip(layers, grads, strict=True):
+            holder.dweights, holder.dbiases = g["weights"], g["biases"]
+        optimizer.pre_update_params()
+        for holder in layers:
+            optimizer.update_params(holder)
+        optimizer.post_update_params()
+    return np.array(rows)
+
+
+def book_accuracy(output, y, head, precision):
+    if head == "softmax":
+        return np.mean(np.argmax(output, axis=1) == y)
+    if head == "sigmoid":
+        return np.mean((output > 0.5) * 1 == y)
+    return np.mean(np.abs(output - y) < precision)
+
+
+MODELS = {
+    "softmax-l1-l2": ({"weight_regularizer_l2": (5e-3, 0), "bias_regularizer_l1": 1e-3}, "softmax"),
+    "softmax-dropout": ({"dropout": 0.3, "weight_regularizer_l2": 1e-3}, "softmax"),
+    "tanh": ({"activation": "tanh"}, "softmax"),
+    "leaky-relu": ({"activation": nj.layers.activation("leaky_relu", slope=0.1)}, "softmax"),
+    "sigmoid": ({"weight_regularizer_l2": 1e-3}, "sigmoid"),
+    "linear-mse": ({"bias_regularizer_l2": 1e-3}, "linear_mse"),
+}  # linear_mae: the book's MAE backward has the wrong sign (see the next test)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_any_model_equals_the_books_loop_float64(x64, name):
+    keywords, head = MODELS[name]
+    rng = np.random.default_rng(5)
+    outputs = {"softmax": 3, "sigmoid": 1}.get(head, 2)
+    params = [
+        {
+            "weights": jnp.asarray(0.5 * rng.standard_normal((n_in, n_out))),
+            "biases": jnp.asarray(0.1 * rng.standard_normal((1, n_out))),
+        }
+        for n_in, n_out in ((2, 6), (6, outputs))
+    ]
+    X = rng.standard_normal((24, 2))
+    if head == "softmax":
+        y = rng.integers(0, 3, 24)
+    elif head == "sigmoid":
+        y = rng.integers(0, 2, (24, 1)).astype(np.float64)
+    else:
+        y = rng.standard_normal((24, outputs))
+    model = nj.make_model(2, head=head, **keywords)
+    key = jax.random.key(11) if model.has_dropout else None
+    validation = (X[:8] + 0.5, y[:8])
+    expected = book_loop(
+        params, X, y, model, ref.Optimizer_Adam(0.05, decay=1e-2), 31, 10, key, validation
+    )
+    _, history = train(
+        params,
+        X,
+        y,
+        model=model,
+        optimizer=optim.adam(0.05, decay=1e-2),
+        epochs=31,
+        log_every=10,
+        key=key,
+        validation_data=validation,
+    )
+    got = np.stack([np.asarray(history[i]) for i in range(len(History._fields))], axis=1)
+    np.testing.assert_array_equal(got[:, 0], expected[:, 0])
+    # accuracies are counts (of 24 and 8 comparisons per output): exact; losses and rates to
+    # float64 round-off
+    np.testing.assert_array_equal(
+        np.round(got[:, 2] * 24 * outputs), np.round(expected[:, 2] * 24 * outputs)
+    )
+    np.testing.assert_array_equal(
+        np.round(got[:, 7] * 8 * outputs), np.round(expected[:, 7] * 8 * outputs)
+    )
+    np.testing.assert_allclose(got[:, [1, 3, 4, 5, 6]], expected[:, [1, 3, 4, 5, 6]], rtol=1e-10)
+
+
+def test_mean_absolute_error_descends_with_the_corrected_rule(x64):
+    """The book's MAE backward climbs the loss (its sign is wrong); nnfs_jax's rule is the true
+    gradient, so the manual run is jax.grad's run and the loss goes down."""
+    rng = np.random.default_rng(6)
+    params = nj.init_params(jax.random.key(0), (1, 8, 1), scale=0.5)
+    X, y = rng.uniform(size=(32, 1)), rng.standard_normal((32, 1))
+    model = nj.make_model(2, head="linear_mae")
+    runs = [
+        train(
+            params, X, y, model=model, optimizer=optim.adam(0.01), epochs=201, log_every=50, grad=g
+        )
+        for g in ("manual", "autodiff")
+    ]
+    np.testing.assert_allclose(runs[0][1].loss, runs[1][1].loss, rtol=1e-12)
+    assert float(runs[0][1].loss[-1]) < float(runs[0][1].loss[0])
+
+
+def test_log_line_prints_the_books_float64_learning_rate():
+    params, X, y = book_setup()
+    model = nj.make_model(2, weight_regularizer_l2=(5e-4, 0), bias_regularizer_l2=(5e-4, 0))
+    entries = []
+    _, history = train(
+        params,
+        X,
+        y,
+        model=model,
+        optimizer=optim.adam(0.001, decay=5e-7),
+        epochs=101,
+        progress=entries.append,
+    )
+    assert [e.epoch for e in entries] == [0, 100]
+    line = nj.format_log_line(entries[1])
+    # 0.001 * (1. / (1. + 5e-7 * 99)), the rate the 99th update set, as Python prints it
+    assert line.endswith("lr: 0.0009999505024501287"), line
+    assert (
+        line.startswith("epoch: 100, acc: ") and "(data_loss: " in line and ", reg_loss: " in line
+    )
+    assert history.learning_rate.dtype == jnp.float32
+    assert float(history.learning_rate[1]) == pytest.approx(0.0009999505024501287, rel=1e-7)
+    assert float(history.regularization_loss[0]) > 0
+    np.testing.assert_allclose(
+        history.loss, history.data_loss + history.regularization_loss, rtol=1e-6
+    )
+
+
+def test_resume_at_an_epoch_between_logs_equals_the_uninterrupted_run():
+    params, X, y = book_setup(draw=1)
+    opt = optim.sgd(0.5, decay=1e-3, momentum=0.5)
+    whole, whole_history = train(params, X, y, optimizer=opt, epochs=40, log_every=10)
+    half, state, first = train(
+        params, X, y, optimizer=opt, epochs=13, log_every=10, return_state=True
+    )
+    rest, second = train(
+        half, X, y, optimizer=opt, epochs=27, log_every=10, initial_state=state, initial_epoch=13
+    )
+    np.testing.assert_array_equal(first.epoch, [0, 10])
+    np.testing.assert_array_equal(second.epoch, [20, 30])  # absolute epochs, as uninterrupted
+    for field in History._fields:
+        joined = np.concatenate([getattr(first, field), getattr(second, field)])
+        np.testing.assert_array_equal(joined, getattr(whole_history, field))
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(rest), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -59,6 +59,7 @@ def sweep(
     y)` (each seed its own data, e.g. `partial(make_spiral, samples=100, classes=3)`).
     model: any `make_model` network (default: the documents' classifier with `activation`, as
     deep as the `hidden` axis says); its hyperparameters are axes under `make_model`'s names.
+    The widths come from the `hidden` axis: 64 per hidden layer unless it is given.
     optimizer: a name ("sgd", "adagrad", "rmsprop", "adam", "optax.<name>") or an object (a
     book optimizer, whose values are the defaults, or an `optax.inject_hyperparams` one).
     Without `batch_size` (and no `batch_size` axis) every configuration is `train`'s full-batch
@@ -320,6 +321,7 @@ def _plan(
             per_seed,
             X.dtype,
             len(members),
+            group_batch,
         )
         chunks += [
             Chunk(sizes, group_model, group_batch, members[j : j + size], size)

@@ -32,6 +32,7 @@ def chunk_size(
     per_seed: bool = False,
     dtype: Any = np.float32,
     configs: int | None = None,
+    batch_size: int | None = None,
 ) -> int:
     """Configurations per compiled call: as many as `memory_budget` bytes hold, a multiple of
     `devices * block`, at most `configs` rounded up to that unit.
@@ -39,13 +40,14 @@ def chunk_size(
     Per configuration: parameters, gradients and optimizer state (at most two buffers: 5
     copies), its history (7 numbers per row), its data when each seed has its own, twice over
     (inputs and outputs). Per device: the activations of the block in flight, about 8 arrays
-    of (widths, samples) per model.
+    of (widths, samples) per model, samples being the batch's with mini-batches.
     """
     item = np.dtype(dtype).itemsize
     n = sum(a * b + b for a, b in itertools.pairwise(sizes))
     data = n_samples * (sizes[0] + 2 * sizes[-1]) if per_seed else 0
     per_config = 2 * item * (5 * n + 7 * rows + data + 8)
-    working = devices * block * 8 * item * n_samples * sum(sizes[1:])
+    in_flight = n_samples if batch_size is None else min(n_samples, batch_size)
+    working = devices * block * 8 * item * in_flight * sum(sizes[1:])
     unit = devices * block
     fits = (memory_budget - working) // (per_config * unit)
     if fits < 1:
