@@ -72,9 +72,11 @@ def run(
     for first in range(0, units, per_chunk):
         piece = slice(first, first + per_chunk)
         carry, rows = _chunk(program, carry, (active[piece], *(x[piece] for x in padded)), data)
-        count = min(per_chunk, units - first)
-        rows = jax.tree.map(lambda r, n=count: np.asarray(r)[:n], rows)
         parts.append(rows)
-        if report is not None:
-            report(first, rows)
-    return carry, jax.tree.map(lambda *r: np.concatenate(r), *parts)
+        if report is not None:  # waits for the chunk; without a report the calls queue up
+            report(
+                first,
+                jax.tree.map(lambda r, n=min(per_chunk, units - first): np.asarray(r)[:n], rows),
+            )
+    rows = jax.tree.map(lambda *r: np.concatenate(r)[:units], *jax.device_get(parts))
+    return carry, rows

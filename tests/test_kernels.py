@@ -39,8 +39,13 @@ def assert_trees_close(a, b, rtol=1e-12, atol=1e-15):
         np.testing.assert_allclose(x, z, rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("soft", [False, True], ids=["sparse", "soft"])
-@pytest.mark.parametrize(("sizes", "keywords"), CASES, ids=IDS)
+# sparse labels for every case; soft labels (the loss sees them, the fused rule their argmax)
+# on two of them
+LABEL_CASES = [(*case_, False) for case_ in CASES] + [(*CASES[1], True), (*CASES[3], True)]
+LABEL_IDS = IDS + [f"{IDS[1]}-soft", f"{IDS[3]}-soft"]
+
+
+@pytest.mark.parametrize(("sizes", "keywords", "soft"), LABEL_CASES, ids=LABEL_IDS)
 @pytest.mark.parametrize("grad", base.GRADS)
 def test_feature_major_equals_the_reference(x64, sizes, keywords, grad, soft):
     params, X, y = case(sizes, one_hot=soft)
