@@ -23,15 +23,21 @@ def is_concrete(x: Any) -> bool:
 
 def default_float() -> np.dtype:
     """float32, or float64 when the caller has enabled x64."""
-    return jnp.zeros(()).dtype
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
 
 
 def as_float_array(x: Any, name: str) -> jax.Array:
     """`x` as a floating JAX array; integers and bools are converted to the default float."""
+    return jnp.asarray(host_float_array(x, name))
+
+
+def host_float_array(x: Any, name: str) -> Any:
+    """`x` as a floating array, on the host (NumPy) unless it is a JAX array already: the value
+    checks then need no round trip to the device."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}")
     try:
-        arr = jnp.asarray(x)
+        arr = x if isinstance(x, jax.Array) else np.asarray(x)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}") from err
     if jnp.issubdtype(arr.dtype, jnp.complexfloating) or not (
@@ -40,6 +46,10 @@ def as_float_array(x: Any, name: str) -> jax.Array:
         raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(default_float())
+    elif (
+        not isinstance(arr, jax.Array) and arr.dtype == np.float64 and default_float() != np.float64
+    ):
+        arr = arr.astype(np.float32)  # what jnp.asarray would make of it without x64
     return arr
 
 
@@ -82,7 +92,7 @@ def check_params(params: Any) -> list[tuple[int, int]]:
 
 def check_X(X: Any, n_inputs: int | None = None, name: str = "X") -> jax.Array:
     """Check a batch of inputs `X: (samples, n_inputs)`; return it as a float array."""
-    arr = as_float_array(X, name)
+    arr = host_float_array(X, name)
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (samples, features), got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -94,7 +104,7 @@ def check_X(X: Any, n_inputs: int | None = None, name: str = "X") -> jax.Array:
         )
     if is_concrete(arr) and not np.isfinite(np.asarray(arr)).all():
         raise ValueError(f"{name}: contains NaN or inf")
-    return arr
+    return jnp.asarray(arr)
 
 
 def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax.Array:
@@ -102,7 +112,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
     `(samples, n_classes)`. Returns them as a JAX array (sparse labels as int32)."""
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"{name}: expected an array of class labels, got {type(y).__name__}")
-    arr = jnp.asarray(y)
+    arr = y if isinstance(y, jax.Array) else np.asarray(y)
     if arr.ndim == 1:
         if not jnp.issubdtype(arr.dtype, jnp.integer):
             raise TypeError(
@@ -120,7 +130,7 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
                     f"{name}: labels must lie in [0, {n_classes}) for a {n_classes}-class "
                     f"output layer, got values in [{lo}, {hi}]"
                 )
-        return arr.astype(jnp.int32)
+        return jnp.asarray(arr, jnp.int32)
     if arr.ndim == 2:
         if arr.shape != (n_samples, n_classes):
             raise ValueError(
@@ -129,7 +139,9 @@ def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> jax
             )
         if is_concrete(arr) and not np.isfinite(np.asarray(arr, np.float64)).all():
             raise ValueError(f"{name}: contains NaN or inf")
-        return arr.astype(default_float()) if not jnp.issubdtype(arr.dtype, jnp.floating) else arr
+        if not jnp.issubdtype(arr.dtype, jnp.floating):
+            return jnp.asarray(arr, default_float())
+        return jnp.asarray(arr)
     raise ValueError(
         f"{name}: expected sparse labels (samples,) or one-hot labels (samples, classes), "
         f"got shape {arr.shape}"

@@ -53,7 +53,8 @@ class Program:
 
     def start(self, params, opt_state):
         """The carry of a run: (params, opt_state, first loss, diverged at)."""
-        return params, opt_state, nan(jax.tree.leaves(params)[0].dtype), jnp.int32(-1)
+        dtype = jax.tree.leaves(params)[0].dtype
+        return params, opt_state, np.full((), np.nan, dtype), np.int32(-1)
 
     @staticmethod
     def diverged_at(carry):
@@ -166,7 +167,7 @@ def fit(
     needs_key = run.model.has_dropout or (shuffle and batch_size is not None)
     key = _check_key(key, needs_key, run.model)
     step = make_step(run.model, optimizer, grad, whole_batch=batch_size is None)
-    opt_state = runs.initial_state(initial_state, optimizer, run.params)
+    opt_state, _ = runs.initial_state(initial_state, optimizer, run.params)
     data, validation = runs.prepare(
         step, run.X, run.y, run.precision, run.validation, run.n_outputs
     )
@@ -187,11 +188,11 @@ def fit(
         program,
         program.start(run.params, opt_state),
         (epoch,),
-        runs.RunData(data, validation, key, None, jnp.int32(initial_epoch + 1)),
+        runs.RunData(data, validation, key, None, np.int32(initial_epoch + 1)),
         report=None if progress is None else report,
     )
     columns = (epoch, epoch * np.int32(steps), *rows)
-    return params, opt_state, FitHistory(*(jnp.asarray(c) for c in columns))
+    return params, opt_state, FitHistory(*columns)
 
 
 def _check_key(key: Any, needed: bool, model: Any) -> jax.Array | None:

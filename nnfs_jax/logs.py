@@ -1,5 +1,6 @@
 """What the engines log: `train`'s `History` and `LogEntry`, `fit`'s `FitHistory` and
-`FitLogEntry`, and the book's printouts of them (`format_log_line`, `format_epoch`)."""
+`FitLogEntry`, and the book's printouts of them (`format_log_line`, `format_epoch`). The
+histories hold NumPy arrays (the rows come back to the host once, at the end of a run)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 A *unit* is what an engine does between two rows of its history (`train`: a logging interval
 of epochs; `fit`: an epoch), a pure function `unit(carry, x, data) -> (carry, row)` of a
-hashable *program* (`program.unit`). `run` scans it over the units' inputs `xs` in about
-`CHUNKS` compiled calls of the same length (one compilation), reports the rows between calls
+hashable *program* (`program.unit`); a row is a tuple of scalars of one dtype. `run` scans it
+over the units' inputs `xs` in about `CHUNKS` compiled calls of the same length (one
+compilation), reports the rows between calls
 (so progress costs nothing inside the compiled loop), and returns the final carry and the rows.
 The last chunk is padded with inactive units, which leave the carry as it is and whose rows are
 dropped. `scan` is the loop itself, which `sweep` also runs per block of models.
@@ -44,7 +45,9 @@ def scan(program: Any, carry: Any, xs: tuple, data: Any) -> tuple[Any, Any]:
 
 @partial(jax.jit, static_argnames="program")
 def _chunk(program, carry, xs, data):
-    return scan(program, carry, xs, data)
+    # The rows as one (units, fields) array: one transfer to the host instead of one per field.
+    carry, rows = scan(program, carry, xs, data)
+    return carry, jnp.stack(rows, axis=-1)
 
 
 def run(
@@ -74,9 +77,7 @@ def run(
         carry, rows = _chunk(program, carry, (active[piece], *(x[piece] for x in padded)), data)
         parts.append(rows)
         if report is not None:  # waits for the chunk; without a report the calls queue up
-            report(
-                first,
-                jax.tree.map(lambda r, n=min(per_chunk, units - first): np.asarray(r)[:n], rows),
-            )
-    rows = jax.tree.map(lambda *r: np.concatenate(r)[:units], *jax.device_get(parts))
-    return carry, rows
+            rows = np.asarray(rows)[: min(per_chunk, units - first)]
+            report(first, tuple(rows.T))
+    rows = np.concatenate(jax.device_get(parts))[:units]
+    return carry, tuple(rows.T)

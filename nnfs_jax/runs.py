@@ -71,7 +71,7 @@ def problem(
     y = model.head.targets(y, X.shape[0], n_outputs, X.dtype)
     validation = check_validation_data(validation_data, model, shapes, X.dtype)
     precision = default_precision(model_lib.check_precision(precision, model, y), model, y)
-    params = jax.tree.map(jnp.asarray, params)
+    params = jax.tree.map(lambda a: a if isinstance(a, jax.Array) else jnp.asarray(a), params)
     return Problem(model, params, X, y, validation, precision, n_outputs)
 
 
@@ -106,7 +106,7 @@ def default_precision(precision: Any, model: Any, y: jax.Array) -> jax.Array:
         return precision
     if model.head.uses_precision:
         return jnp.std(y) / 250
-    return jnp.zeros((), jnp.result_type(y.dtype, checks.default_float()))
+    return np.zeros((), jnp.result_type(y.dtype, checks.default_float()))
 
 
 def from_checkpoint(
@@ -138,19 +138,21 @@ def check_engine_options(optimizer: Any, progress: Any, **flags: Any) -> None:
 
 def initial_state(
     initial_state: Any, optimizer: optax.GradientTransformation, params: Params
-) -> optax.OptState:
-    """`optimizer.init(params)`, or `initial_state` once `optim.check_state` has seen it to have
-    that structure, shapes and dtypes."""
-    if initial_state is None:
-        return init_state(params, optimizer)
-    return optim.check_state(initial_state, optimizer, params)
+) -> tuple[optax.OptState, jax.Array]:
+    """(`optimizer.init(params)`, or `initial_state` once `optim.check_state` has seen it to
+    have that structure, shapes and dtypes; the rate of the update before it,
+    `optim.previous_learning_rate`), in one compiled call."""
+    if initial_state is not None:
+        initial_state = optim.check_state(initial_state, optimizer, params)
+    return _state(params, initial_state, optimizer)
 
 
 @partial(jax.jit, static_argnames="optimizer")
-def init_state(params, optimizer):
-    """`optimizer.init(params)` as one compiled call (op by op, each leaf's zeros would
-    compile on a first run)."""
-    return optimizer.init(params)
+def _state(params, state, optimizer):
+    # Op by op, each leaf's zeros and each scalar would be a dispatch of its own.
+    state = optimizer.init(params) if state is None else state
+    dtype = jax.tree.leaves(params)[0].dtype
+    return state, optim.previous_learning_rate(state, optimizer).astype(dtype)
 
 
 @partial(jax.jit, static_argnames=("step", "n_outputs"))

@@ -49,8 +49,8 @@ class Program:
         before (a fresh run: the initial rate)."""
         dtype = jax.tree.leaves(params)[0].dtype
         if last_rate is None:
-            last_rate = optim.current_learning_rate(opt_state)
-        return params, opt_state, jnp.asarray(last_rate, dtype), nan(dtype), jnp.int32(-1)
+            last_rate = optim.current_learning_rate(opt_state).astype(dtype)
+        return params, opt_state, last_rate, np.full((), np.nan, dtype), np.int32(-1)
 
     def final(self, carry, end, data: runs.RunData):
         """(loss, accuracy, validation loss, validation accuracy) after the run's last update,
@@ -171,8 +171,7 @@ def train(
     key = model_lib.check_model_key(run.model, key, training=True)
     runs.check_engine_options(optimizer, progress, return_state=return_state)
     step = make_step(run.model, optimizer, grad, whole_batch=True)
-    opt_state = runs.initial_state(initial_state, optimizer, run.params)
-    last_rate = optim.previous_learning_rate(opt_state, optimizer)
+    opt_state, last_rate = runs.initial_state(initial_state, optimizer, run.params)
     data, validation = runs.prepare(
         step, run.X, run.y, run.precision, run.validation, run.n_outputs
     )
@@ -192,10 +191,8 @@ def train(
         program,
         program.start(run.params, opt_state, last_rate),
         (starts, lengths),
-        runs.RunData(data, validation, key, None, jnp.int32(initial_epoch)),
+        runs.RunData(data, validation, key, None, np.int32(initial_epoch)),
         report=None if progress is None else report,
     )
-    history = History(
-        jnp.asarray(starts[logged]), *(jnp.asarray(np.asarray(r)[logged]) for r in rows)
-    )
+    history = History(starts[logged], *(r[logged] for r in rows))
     return (params, opt_state, history) if return_state else (params, history)

@@ -42,7 +42,7 @@ def assert_trees_close(a, b, rtol=1e-12, atol=1e-15):
 # sparse labels for every case; soft labels (the loss sees them, the fused rule their argmax)
 # on two of them
 LABEL_CASES = [(*case_, False) for case_ in CASES] + [(*CASES[1], True), (*CASES[3], True)]
-LABEL_IDS = IDS + [f"{IDS[1]}-soft", f"{IDS[3]}-soft"]
+LABEL_IDS = [*IDS, f"{IDS[1]}-soft", f"{IDS[3]}-soft"]
 
 
 @pytest.mark.parametrize(("sizes", "keywords", "soft"), LABEL_CASES, ids=LABEL_IDS)

@@ -389,7 +389,7 @@ def _run(
         shared,
         val,
         xs,
-        jnp.int32(epochs),
+        np.int32(epochs),
         program=program,
         sizes=chunk.sizes,
         mesh=mesh,
