@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -20,6 +21,31 @@ from nnfs_jax.sweeping import engine, grammar, plan, sharding
 from nnfs_jax.sweeping.results import SweepProgress, SweepResult, gather_params
 
 DIVERGE_ABOVE = 4.0  # a loss above this many times the first epoch's loss counts as diverged
+
+
+class Settings(NamedTuple):
+    """A sweep's checked arguments, the same for every chunk."""
+
+    configs: list[dict]
+    spec: grammar.OptimizerSpec
+    model: model_lib.Model | None
+    activation: Any
+    batch_size: int | None
+    mini_batches: bool  # fit's epochs (a batch size given) rather than train's full batch
+    swept_model: list[str]  # the model hyperparameters that are axes
+    grad: str
+    shuffle: bool
+    diverge_above: float | None
+    epochs: int
+    log_every: int
+    data: Any
+    X: np.ndarray
+    y: np.ndarray
+    seeds: list[int]
+    n_outputs: int
+    memory_budget: int
+    block: int | None
+    mesh: Any
 
 
 class Chunk(NamedTuple):
@@ -94,33 +120,37 @@ def sweep(
         model = model_lib.check_model(
             model, model.n_layers if isinstance(model, model_lib.Model) else 0
         )
-    mini_batches = batch_size is not None or "batch_size" in axes
-    swept_model = [k for k in model_lib.HYPERPARAMETERS if k in axes]
     seed_list = sorted({c["seed"] for c in configs})
     X, y = _check_data(data, seed_list, model)
-    n_outputs = _n_outputs(y, callable(data), model)
-    mesh = sharding.mesh()
-    chunks = _plan(
-        configs,
-        model,
-        activation,
-        batch_size,
-        block,
-        mesh,
-        X,
-        n_outputs,
-        epochs,
-        log_every,
-        mini_batches,
-        callable(data),
-        memory_budget,
+    run = Settings(
+        configs=configs,
+        spec=spec,
+        model=model,
+        activation=activation,
+        batch_size=batch_size,
+        mini_batches=batch_size is not None or "batch_size" in axes,
+        swept_model=[k for k in model_lib.HYPERPARAMETERS if k in axes],
+        grad=grad,
+        shuffle=shuffle,
+        diverge_above=diverge_above,
+        epochs=epochs,
+        log_every=log_every,
+        data=data,
+        X=X,
+        y=y,
+        seeds=seed_list,
+        n_outputs=_n_outputs(y, callable(data), model),
+        memory_budget=memory_budget,
+        block=block,
+        mesh=sharding.mesh(),
     )
+    chunks = _plan(run)
     for chunk in chunks:
         for i in chunk.members:  # each value through make_model's checks, before any work
-            _model_values(configs[i], swept_model, chunk.model)
+            _model_values(configs[i], run.swept_model, chunk.model)
     validation = None
     if validation_data is not None:
-        shapes = [(a, b) for a, b in zip(chunks[0].sizes, chunks[0].sizes[1:], strict=False)]
+        shapes = list(itertools.pairwise(chunks[0].sizes))
         validation = runs.check_validation_data(validation_data, chunks[0].model, shapes, X.dtype)
 
     n = len(configs)
@@ -128,27 +158,7 @@ def sweep(
     diverged_at, final = np.full(n, -1, np.int64), np.full((4, n), np.nan)
     columns = None
     for done, chunk in enumerate(chunks, start=1):
-        out = _run(
-            chunk,
-            configs,
-            spec,
-            swept_model,
-            grad,
-            shuffle,
-            diverge_above,
-            mini_batches,
-            epochs,
-            log_every,
-            data,
-            X,
-            y,
-            seed_list,
-            validation,
-            n_outputs,
-            mesh,
-            block,
-        )
-        params, rows, diverged, finals = out
+        params, rows, diverged, finals = _run(run, chunk, validation)
         m, members = len(chunk.members), chunk.members
         if columns is None:
             columns = [np.full((n, r.shape[1]), np.nan, r.dtype) for r in rows]
@@ -159,13 +169,12 @@ def sweep(
         for i, p in zip(members, gather_params(params, m), strict=True):
             params_out[i] = p
         if progress is not None:
-            progress(
-                SweepProgress(done, len(chunks), sum(len(c.members) for c in chunks[:done]), n)
-            )
+            done_configs = sum(len(c.members) for c in chunks[:done])
+            progress(SweepProgress(done, len(chunks), done_configs, n))
 
     # A non-finite loss has no meaningful accuracy (argmax of NaN probabilities).
     final[1, ~np.isfinite(final[0])] = np.nan
-    if mini_batches:
+    if run.mini_batches:
         epoch = np.arange(1, epochs + 1)
         steps = np.stack(
             [
@@ -190,7 +199,7 @@ def sweep(
         data,
         model=model,
         activation=activation,
-        engine="fit" if mini_batches else "train",
+        engine="fit" if run.mini_batches else "train",
         batch_size=batch_size,
         validation_data=validation_data,
         final_validation_loss=final[2] if has_val else None,
@@ -285,44 +294,22 @@ def _n_outputs(y: np.ndarray, per_seed: bool, model: Any) -> int:
     return 1
 
 
-def _plan(
-    configs,
-    model,
-    activation,
-    batch_size,
-    block,
-    mesh,
-    X,
-    n_outputs,
-    epochs,
-    log_every,
-    mini_batches,
-    per_seed,
-    memory_budget,
-) -> list[Chunk]:
+def _plan(run: Settings) -> list[Chunk]:
     """The chunks: configurations grouped by shape (hidden widths, batch size), cut to fit."""
     groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        hidden = c.get("hidden", (64,) * (1 if model is None else model.n_layers - 1))
-        groups.setdefault((hidden, c.get("batch_size", batch_size)), []).append(i)
-    devices = mesh.devices.size
-    rows = epochs if mini_batches else -(-epochs // log_every)
+    depth = 1 if run.model is None else run.model.n_layers - 1
+    for i, c in enumerate(run.configs):
+        hidden = c.get("hidden", (64,) * depth)
+        groups.setdefault((hidden, c.get("batch_size", run.batch_size)), []).append(i)
+    rows = run.epochs if run.mini_batches else -(-run.epochs // run.log_every)
     chunks = []
     for (hidden, group_batch), members in groups.items():
-        sizes = (X.shape[-1], *hidden, n_outputs)
-        group_model = _model_for(model, activation, len(sizes) - 1)
+        sizes = (run.X.shape[-1], *hidden, run.n_outputs)
+        group_model = _model_for(run.model, run.activation, len(sizes) - 1)
         size = plan.chunk_size(
-            sizes,
-            X.shape[-2],
-            rows,
-            devices,
-            block or 1,
-            memory_budget,
-            per_seed,
-            X.dtype,
-            len(members),
-            group_batch,
-        )
+            sizes, run.X.shape[-2], rows, run.mesh.devices.size, run.block or 1,
+            run.memory_budget, callable(run.data), run.X.dtype, len(members), group_batch,
+        )  # fmt: skip
         chunks += [
             Chunk(sizes, group_model, group_batch, members[j : j + size], size)
             for j in range(0, len(members), size)
@@ -330,47 +317,30 @@ def _plan(
     return chunks
 
 
-def _run(
-    chunk,
-    configs,
-    spec,
-    swept_model,
-    grad,
-    shuffle,
-    diverge_above,
-    mini_batches,
-    epochs,
-    log_every,
-    data,
-    X,
-    y,
-    seed_list,
-    validation,
-    n_outputs,
-    mesh,
-    block,
-):
+def _run(run: Settings, chunk: Chunk, validation: Any):
     """One chunk through the compiled engine; its results on the host."""
-    structure = _structure(chunk.model, swept_model)
-    kernel = dispatch.select(structure, grad, whole_batch=chunk.batch_size is None)
-    optimizer = spec.given if spec.factory is None else optim.Factory(spec.factory)
+    configs = run.configs
+    structure = _structure(chunk.model, run.swept_model)
+    kernel = dispatch.select(structure, run.grad, whole_batch=chunk.batch_size is None)
+    optimizer = run.spec.given if run.spec.factory is None else optim.Factory(run.spec.factory)
     step = Step(chunk.model, optimizer, kernel)
-    if mini_batches:
-        program = fitting.Program(step, chunk.batch_size, shuffle, diverge_above)
-        xs = (np.ones(epochs, bool), np.arange(1, epochs + 1, dtype=np.int32))
+    if run.mini_batches:
+        program = fitting.Program(step, chunk.batch_size, run.shuffle, run.diverge_above)
+        xs = (np.ones(run.epochs, bool), np.arange(1, run.epochs + 1, dtype=np.int32))
     else:
-        program = training.Program(step, diverge_above, per_epoch=True)
-        starts, lengths, _ = training.intervals(0, epochs, log_every)
+        program = training.Program(step, run.diverge_above, per_epoch=True)
+        starts, lengths, _ = training.intervals(0, run.epochs, run.log_every)
         xs = (np.ones(len(starts), bool), starts, lengths)
     pad = chunk.size - len(chunk.members)
     idx = chunk.members + [chunk.members[-1]] * pad  # padding: the last one again, dropped
     keys = [grammar.seed_keys(configs[i]["seed"]) for i in idx]
-    needs_key = mini_batches or structure.has_dropout
-    if callable(data):
-        rows = np.asarray([seed_list.index(configs[i]["seed"]) for i in idx])
+    needs_key = run.mini_batches or structure.has_dropout
+    X, y, n_outputs = run.X, run.y, run.n_outputs
+    if callable(run.data):
+        rows = np.asarray([run.seeds.index(configs[i]["seed"]) for i in idx])
         per_seed = [
             _prepare(step, X[s], y[s], chunk.model, n_outputs, None)[0]
-            for s in range(len(seed_list))
+            for s in range(len(run.seeds))
         ]
         train_data, shared = jax.tree.map(lambda *a: np.stack(a)[rows], *per_seed), None
         val = _prepare(step, X[0], y[0], chunk.model, n_outputs, validation)[1]
@@ -380,21 +350,14 @@ def _run(
     chunk_configs = engine.Configs(
         np.stack([np.asarray(jax.random.key_data(k[0])) for k in keys]),
         np.asarray([configs[i]["scale"] for i in idx], checks.default_float()),
-        _hyper(configs, idx, spec, swept_model, chunk.model, X.dtype),
+        _hyper(configs, idx, run.spec, run.swept_model, chunk.model, X.dtype),
         np.stack([np.asarray(jax.random.key_data(k[2])) for k in keys]) if needs_key else None,
         train_data,
     )
     result = engine.run_chunk(
-        sharding.shard(chunk_configs, mesh),
-        shared,
-        val,
-        xs,
-        np.int32(epochs),
-        program=program,
-        sizes=chunk.sizes,
-        mesh=mesh,
-        block=block,
-    )
+        sharding.shard(chunk_configs, run.mesh), shared, val, xs, np.int32(run.epochs),
+        program=program, sizes=chunk.sizes, mesh=run.mesh, block=run.block,
+    )  # fmt: skip
     return sharding.gather(result)
 
 
