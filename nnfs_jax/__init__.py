@@ -9,20 +9,21 @@ defined in the modules named in the README ("How the package is built") and expo
 """
 
 from nnfs_jax import heads, layers, losses, optim
-from nnfs_jax.backprop import (
-    GradientReport,
-    compare_gradients,
-    format_comparison,
-    grad_autodiff,
-    grad_manual,
-    grad_numerical,
-)
+from nnfs_jax.backprop import grad_autodiff, grad_manual, grad_numerical
 from nnfs_jax.checkpoint import (
     Checkpoint,
     CheckpointError,
     load_checkpoint,
     read_checkpoint_header,
     save_checkpoint,
+)
+from nnfs_jax.checks import InputError, InputTypeError
+from nnfs_jax.comparison import (
+    GradientReport,
+    Verdict,
+    compare_gradients,
+    format_comparison,
+    verdicts,
 )
 from nnfs_jax.data import (
     BOOK_DATA,
@@ -89,6 +90,8 @@ __all__ = [
     "Head",
     "History",
     "Improvements",
+    "InputError",
+    "InputTypeError",
     "LogEntry",
     "LogUniform",
     "Model",
@@ -97,6 +100,7 @@ __all__ = [
     "SweepProgress",
     "SweepResult",
     "Uniform",
+    "Verdict",
     "__version__",
     "accuracy",
     "book_seed",
@@ -150,5 +154,6 @@ __all__ = [
     "sweep",
     "train",
     "uniform",
+    "verdicts",
     "vertical_data",
 ]

@@ -2,18 +2,16 @@
 
 `grad_manual` composes the documents' hand-written rules (`network.manual_gradient`),
 `grad_autodiff` is `jax.grad` of the same loss, `grad_numerical` takes central differences
-(vmapped over parameters in memory-bounded blocks); `compare_gradients` sets them side by side.
+(vmapped over parameters in memory-bounded blocks).
 Each takes the documents' classifier (`activation=`) or any `model=`, with `key=` for its
-dropout masks (one set of masks for all three methods). Where they may legitimately disagree,
-and why, is in the README ("Where the three gradients disagree"): kinks (ReLU at 0, L1 at 0,
-MAE at p = y), the loss's clip, and float32 round-off in finite differences.
+dropout masks (one set of masks for all three methods). `nnfs_jax.comparison` sets them side by
+side (`compare_gradients`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,8 +20,6 @@ from jax.flatten_util import ravel_pytree
 from nnfs_jax import checks, network
 from nnfs_jax import model as model_lib
 from nnfs_jax.layers import Params
-
-PAIRS = (("manual", "autodiff"), ("manual", "numerical"), ("autodiff", "numerical"))
 
 _manual = jax.jit(network.manual_gradient, static_argnames=("model", "fused"))
 _autodiff = jax.jit(jax.grad(network.total_loss), static_argnames="model")
@@ -100,7 +96,7 @@ def grad_numerical(
     params, X, y, model, masks = validate(params, X, y, activation, model, key)
     h = checked_step(params, h)
     batch_size = checks.positive_int(batch_size, "batch_size")
-    return _numerical(params, X, y, h, model, masks, batch_size)
+    return numerical_gradient(params, X, y, h, model, masks, batch_size)
 
 
 def checked_step(params: Params, h: float | None) -> jax.Array:
@@ -108,7 +104,7 @@ def checked_step(params: Params, h: float | None) -> jax.Array:
     flat, _ = ravel_pytree(params)
     h = default_step(flat.dtype) if h is None else float(h)
     if not h > 0:
-        raise ValueError(f"h: expected a positive step, got {h}")
+        raise checks.InputError(f"h: expected a positive step, got {h}")
     return jnp.asarray(h, flat.dtype)
 
 
@@ -129,104 +125,8 @@ def central_differences(loss_fn, params: Params, h: jax.Array, batch_size: int) 
 
 
 @partial(jax.jit, static_argnames=("model", "batch_size"))
-def _numerical(params, X, y, h, model, masks, batch_size):
+def numerical_gradient(params, X, y, h, model, masks, batch_size):
+    """`grad_numerical` without the checks (jitted; model and batch_size static)."""
     return central_differences(
         lambda p: network.total_loss(p, X, y, model, masks), params, h, batch_size
     )
-
-
-# --- comparison -------------------------------------------------------------------------------
-
-
-class GradientReport(NamedTuple):
-    """What `compare_gradients` finds.
-
-    errors: {leaf name: {pair name: {"max_abs": ..., "max_rel": ...}}} (see `leaf_errors`),
-      leaf names like
-      "dense1.weights" (layers counted from 1, as the documents' dense1, dense2), pair names
-      "manual_vs_autodiff", "manual_vs_numerical", "autodiff_vs_numerical".
-    gradients: {"manual": grads, "autodiff": grads, "numerical": grads}.
-    kinks: hidden pre-activations within h of a ReLU/step kink at 0 (finite differences
-      straddle those), summed over samples and units; with a model also L1-regularized
-      parameters within h of 0 and (linear_mae) outputs within h of their targets.
-    saturated: samples whose correct-class probability lies outside the loss's clip range
-      (sigmoid head: outputs outside it; linear heads: 0).
-    h: the finite-difference step used.
-    """
-
-    errors: dict
-    gradients: dict
-    kinks: jax.Array
-    saturated: jax.Array
-    h: jax.Array
-
-
-def leaf_names(params: Params) -> list[str]:
-    return [f"dense{i + 1}.{k}" for i, layer in enumerate(params) for k in sorted(layer)]
-
-
-def leaf_errors(a: jax.Array, b: jax.Array) -> dict[str, jax.Array]:
-    """max_abs: max |a - b|. max_rel: max |a - b| relative to the leaf's largest entry,
-    max |a - b| / max(max |a|, max |b|) (0 when both leaves are all zero).
-
-    Relative to the leaf's scale rather than entry by entry: an entry whose true value is 0
-    (a dead ReLU unit) or tiny (a sum that cancels) has no meaningful relative error of its own.
-    """
-    max_abs = jnp.max(jnp.abs(a - b))
-    scale = jnp.maximum(jnp.max(jnp.abs(a)), jnp.max(jnp.abs(b)))
-    return {
-        "max_abs": max_abs,
-        "max_rel": jnp.where(scale > 0, max_abs / jnp.where(scale > 0, scale, 1), 0),
-    }
-
-
-def compare_gradients(
-    params: Params,
-    X: jax.Array,
-    y: jax.Array,
-    h: float | None = None,
-    activation: str | Sequence[str] = "relu",
-    *,
-    fused: bool = True,
-    model: model_lib.Model | None = None,
-    key: jax.Array | None = None,
-) -> GradientReport:
-    """Manual, autodiff and numerical gradients, compared pair by pair, leaf by leaf.
-
-    model, key: as in `grad_manual`; all three gradients then use the same dropout masks."""
-    params, X, y, model, masks = validate(params, X, y, activation, model, key)
-    return _compare(params, X, y, checked_step(params, h), model, masks, bool(fused))
-
-
-def pairwise_errors(params: Params, grads: dict[str, Params]) -> dict:
-    """{leaf name: {pair name: leaf_errors}} for the three gradients."""
-    flat = {k: jax.tree_util.tree_leaves(g) for k, g in grads.items()}
-    return {
-        name: {f"{a}_vs_{b}": leaf_errors(flat[a][j], flat[b][j]) for a, b in PAIRS}
-        for j, name in enumerate(leaf_names(params))
-    }
-
-
-@partial(jax.jit, static_argnames=("model", "fused"))
-def _compare(params, X, y, h, model, masks, fused):
-    grads = {
-        "manual": network.manual_gradient(params, X, y, model, masks, fused),
-        "autodiff": jax.grad(network.total_loss)(params, X, y, model, masks),
-        "numerical": _numerical(params, X, y, h, model, masks, 128),
-    }
-    kinks, saturated = network.kinks_and_saturation(params, X, y, model, masks, h)
-    return GradientReport(pairwise_errors(params, grads), grads, kinks, saturated, h)
-
-
-def format_comparison(report: GradientReport) -> str:
-    """The report as a plain-text table, one row per leaf and pair."""
-    lines = [f"{'leaf':<16} {'pair':<24} {'max abs':>11} {'max rel':>11}"]
-    for leaf, pairs in report.errors.items():
-        for pair, err in pairs.items():
-            abs_err, rel_err = float(err["max_abs"]), float(err["max_rel"])
-            lines.append(f"{leaf:<16} {pair:<24} {abs_err:>11.3e} {rel_err:>11.3e}")
-    lines.append(
-        f"h = {float(report.h):.3g}; pre-activations within h of a kink: {int(report.kinks)}; "
-        f"samples with a clipped correct-class probability: {int(report.saturated)}"
-    )
-    return "\n".join(lines)

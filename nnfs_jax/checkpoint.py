@@ -2,35 +2,15 @@
 
     save_checkpoint("run/ckpt.npz", params=params, opt_state=opt_state, step=step, config=cfg)
     header = read_checkpoint_header("run/ckpt.npz")         # config first, to build the model
-    params = init_params(jax.random.key(0), header["config"]["sizes"])
-    like = {"params": params, "opt_state": optimizer.init(params)}
-    ckpt = load_checkpoint("run/ckpt.npz", like=like)        # Checkpoint(params, opt_state, ...)
+    ckpt = load_checkpoint("run/ckpt.npz", like={"params": ..., "opt_state": ...})
 
-The file is an ordinary NumPy `.npz` (`np.load` reads it): one array per pytree leaf, named by
-its tree path (`"params[0]['weights']"`, `"opt_state[0].mu[1]['biases']"`), plus `"__header__"`,
-UTF-8 JSON stored as a uint8 array:
-
-    {"format": "nnfs_jax.checkpoint", "version": 1, "step": 120, "config": {...},
-     "arrays": [{"key": "params[0]['biases']", "shape": [1, 64], "dtype": "float32"}, ...],
-     "treedef": {"params": "PyTreeDef([...])", "opt_state": "PyTreeDef((...))"}}
-
-(The entry of a typed PRNG key also names its implementation: "key_impl": "threefry2x32".)
-
-Loading needs a template (`like`) built the way the run builds its state, because the file
-stores arrays, not Python types: the template supplies the tree structure (lists, dicts, optax's
-NamedTuples) and the file supplies every value. Leaves are matched by tree path and checked for
-shape and dtype, so a checkpoint of another network or optimizer fails with a message that says
-which leaf differs and how, instead of loading garbage. The template's values are never used:
-`jax.eval_shape(...)` structs (`jax.ShapeDtypeStruct`) work as well as real arrays.
-
-Dtypes are kept exactly: float32 stays float32, optax's int32 counts stay int32, float64 stays
-float64 (and loads only with x64 enabled). Typed PRNG keys (`jax.random.key`) are stored as
-their `jax.random.key_data` and restored with `jax.random.wrap_key_data` and the same
-implementation. Leaves that are NumPy arrays or Python scalars in the template come back as
-NumPy arrays or Python scalars of the same type; every other leaf comes back as a JAX array.
-
-Writes are atomic (`files.atomic_write`): a crash or an exception mid-save leaves the previous
-checkpoint untouched; a temporary left by a killed save is removed by the next save.
+An ordinary `.npz` (`np.load` reads it): one array per pytree leaf, named by its tree path
+(`"params[0]['weights']"`), plus `"__header__"`, strict JSON as uint8: format, version, step,
+config, each array's shape and dtype (and a typed key's implementation), the tree structures.
+Loading takes a template (`like`, real arrays or `jax.eval_shape` structs) for the structure;
+leaves are matched by tree path and checked for shape and dtype, so a checkpoint of another
+network or optimizer names the leaf that differs. Dtypes and typed PRNG keys are kept exactly.
+Writes are atomic (`files.atomic_write`); unreadable files raise `CheckpointError`.
 """
 
 from __future__ import annotations
@@ -104,11 +84,11 @@ def save_checkpoint(
         for key_path, leaf in flat:
             key = part + jax.tree_util.keystr(key_path)
             if key in arrays:
-                raise ValueError(f"{part}: two leaves have the same tree path {key!r}")
+                raise checks.InputError(f"{part}: two leaves have the same tree path {key!r}")
             arrays[key], entries_item = _to_storable(key, leaf)
             entries.append(entries_item)
     if not any(key.startswith("params") for key in arrays):
-        raise ValueError("params: expected a pytree with at least one array, got none")
+        raise checks.InputError("params: expected a pytree with at least one array, got none")
 
     header = {
         "format": FORMAT_NAME,
@@ -129,9 +109,9 @@ def _check_step(step: Any) -> int:
     # on device), but not bools or floats: a step of 2.5 is a bug upstream.
     arr = np.asarray(step) if not isinstance(step, bool) else None
     if arr is None or arr.ndim != 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"step: expected a non-negative integer, got {step!r}")
+        raise checks.InputTypeError(f"step: expected a non-negative integer, got {step!r}")
     if int(arr) < 0:
-        raise ValueError(f"step: expected a non-negative integer, got {int(arr)}")
+        raise checks.InputError(f"step: expected a non-negative integer, got {int(arr)}")
     return int(arr)
 
 
@@ -139,17 +119,19 @@ def _check_config(config: Mapping[str, Any] | None) -> str:
     if config is None:
         config = {}
     if not isinstance(config, Mapping):
-        raise TypeError(f"config: expected a dict (or None), got {type(config).__name__}")
-    try:
-        return json.dumps(dict(config), allow_nan=False)
+        raise checks.InputTypeError(
+            f"config: expected a dict (or None), got {type(config).__name__}"
+        )
+    try:  # strict JSON: NaN and infinities are stored as null
+        return files.strict_json(dict(config))
     except (TypeError, ValueError) as err:
-        raise TypeError(f"config: must be JSON-serialisable: {err}") from err
+        raise checks.InputTypeError(f"config: must be JSON-serialisable: {err}") from err
 
 
 def _to_storable(key: str, leaf: Any) -> tuple[np.ndarray, dict]:
     """The NumPy array stored for `leaf`, and its header entry (the leaf's own shape/dtype)."""
     if not checks.is_concrete(leaf):
-        raise TypeError(
+        raise checks.InputTypeError(
             f"{key}: is a tracer; call save_checkpoint outside jit/grad/vmap, on concrete arrays"
         )
     if _is_prng_key(leaf):
@@ -164,7 +146,7 @@ def _to_storable(key: str, leaf: Any) -> tuple[np.ndarray, dict]:
         # as unsigned integers of the same width and view them back on load.
         return arr.view(f"u{arr.dtype.itemsize}"), entry
     if arr.dtype.kind not in "biufc":
-        raise TypeError(
+        raise checks.InputTypeError(
             f"{key}: cannot store a leaf of type {type(leaf).__name__} (dtype {arr.dtype}); "
             "expected numeric arrays, scalars or PRNG keys"
         )
@@ -240,13 +222,15 @@ def load_checkpoint(path: str | os.PathLike, *, like: Mapping[str, Any]) -> Chec
 
 def _check_like(like: Any) -> dict[str, Any]:
     if not isinstance(like, Mapping) or "params" not in like:
-        raise TypeError(
+        raise checks.InputTypeError(
             "like: expected a dict {'params': ..., 'opt_state': ...} built the way the run "
             f"builds them (opt_state optional), got {type(like).__name__}"
         )
     unknown = sorted(set(like) - set(PARTS))
     if unknown:
-        raise TypeError(f"like: unexpected keys {unknown}; expected 'params' and 'opt_state'")
+        raise checks.InputTypeError(
+            f"like: unexpected keys {unknown}; expected 'params' and 'opt_state'"
+        )
     return {part: like.get(part) for part in PARTS}
 
 
@@ -291,7 +275,12 @@ class _ZipReader:
 def _open_zip(path: Path) -> _ZipReader:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
-    return _ZipReader(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a checkpoint file (a directory or a special file)")
+    try:
+        return _ZipReader(path)
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read: {err.strerror or err}") from err
 
 
 def _read_header(path: Path, zf: _ZipReader) -> tuple[dict, dict[str, dict]]:

@@ -32,9 +32,9 @@ def _check_counts(samples: int, classes: int | None = None) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name}: expected a positive integer, got {value!r}")
+            raise checks.InputTypeError(f"{name}: expected a positive integer, got {value!r}")
         if value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value}")
+            raise checks.InputError(f"{name}: expected a positive integer, got {value}")
 
 
 def _randn32(rng, n: int) -> np.ndarray:
@@ -114,6 +114,7 @@ def make_spiral(
     """Spiral data from a key: the distribution of `spiral_data`, jittable and vmappable over
     keys. Returns X: (samples * classes, 2), y: (samples * classes,) int32, class-major."""
     _check_counts(samples, classes)
+    key = checks.check_key(key)
     return _spiral(key, samples, classes, jnp.dtype(dtype or checks.default_float()))
 
 
@@ -132,6 +133,7 @@ def make_vertical(
     """Vertical data from a key: the distribution of `vertical_data`, jittable and vmappable.
     Returns X: (samples * classes, 2), y: (samples * classes,) int32, class-major."""
     _check_counts(samples, classes)
+    key = checks.check_key(key)
     return _vertical(key, samples, classes, jnp.dtype(dtype or checks.default_float()))
 
 
@@ -167,9 +169,9 @@ def book_setup(
     Returns (params, X (samples * classes, 2) float32, y uint8), NumPy-made, float32.
     """
     if isinstance(draw, bool) or not isinstance(draw, int) or draw < 1:
-        raise ValueError(f"draw: expected a positive integer, got {draw!r}")
+        raise checks.InputError(f"draw: expected a positive integer, got {draw!r}")
     if dataset not in BOOK_DATA:
-        raise ValueError(f"dataset: expected one of {tuple(BOOK_DATA)}, got {dataset!r}")
+        raise checks.InputError(f"dataset: expected one of {tuple(BOOK_DATA)}, got {dataset!r}")
     book_seed(seed)
     for _ in range(draw):
         X, y = BOOK_DATA[dataset](samples, classes)

@@ -11,10 +11,12 @@ process id) is removed by the next write to the same target.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 def atomic_write(
@@ -58,6 +60,25 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """`data` into `path` atomically, parent folders created."""
     return atomic_write(path, lambda f: f.write(data), make_parents=True)
+
+
+def strict_json(value: Any, **options: Any) -> str:
+    """`json.dumps` that always writes strict JSON: NaN and infinities become `null` (bare
+    `NaN` is not JSON) and NumPy or JAX scalars their Python values. `options` go to
+    `json.dumps` (e.g. `default=` for other types)."""
+    return json.dumps(_jsonable(value), allow_nan=False, **options)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()  # a NumPy or JAX scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def temporary_names(target: Path) -> list[Path]:

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnfs_jax import checks, loop, network, runs
+from nnfs_jax import checks, logs, loop, network, runs
 from nnfs_jax import model as model_lib
 from nnfs_jax.checkpoint import Checkpoint
 from nnfs_jax.kernels import base
@@ -184,7 +184,7 @@ def fit(
                 progress(FitLogEntry(number, last, *values))
 
     program = Program(step, batch_size, shuffle)
-    (params, opt_state, *_), rows = loop.run(
+    carry, rows = loop.run(
         program,
         program.start(run.params, opt_state),
         (epoch,),
@@ -192,13 +192,16 @@ def fit(
         report=None if progress is None else report,
     )
     columns = (epoch, epoch * np.int32(steps), *rows)
-    return params, opt_state, FitHistory(*columns)
+    params, opt_state = carry[:2]
+    diverged_at = int(program.diverged_at(carry))
+    logs.warn_if_diverged("fit", diverged_at)
+    return params, opt_state, FitHistory(*columns, diverged_at=diverged_at)
 
 
 def _check_key(key: Any, needed: bool, model: Any) -> jax.Array | None:
     if key is None:
         if needed:
-            raise ValueError(
+            raise checks.InputError(
                 "key: fit needs a jax.random key to shuffle the mini-batches and draw the "
                 f"dropout masks (dropout {model.dropout}): pass key=jax.random.key(seed), or "
                 "shuffle=False without dropout"
@@ -214,7 +217,7 @@ def _epochs_done(step: int, X: Any, batch_size: Any) -> int:
         batch_size = checks.positive_int(batch_size, "batch_size")
     steps = steps_per_epoch(samples, batch_size)
     if step % steps:
-        raise ValueError(
+        raise checks.InputError(
             f"resume: the checkpoint's step {step} is not a whole number of epochs of "
             f"{steps} steps ({samples} samples, batch_size {batch_size}); save it with "
             "step=history.step[-1]"

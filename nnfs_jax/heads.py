@@ -142,4 +142,4 @@ def head(name: str | Head) -> Head:
         return name
     if isinstance(name, str) and name in HEADS:
         return HEADS[name]
-    raise ValueError(f"head: unknown head {name!r}; expected one of {tuple(HEADS)}")
+    raise checks.InputError(f"head: unknown head {name!r}; expected one of {tuple(HEADS)}")

@@ -24,6 +24,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nnfs_jax import checks
+
+
+class DataError(ValueError):
+    """A data file that is not what it should be: corrupt, truncated, of the wrong checksum."""
+
+
 FASHION_MNIST_ENV = "NNFS_JAX_FASHION_MNIST"
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -82,29 +89,29 @@ def _read_bytes(path: Path) -> bytes:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as err:
         # Truncated downloads end in EOFError, flipped bits in a CRC or zlib error.
-        raise ValueError(f"{path}: not a valid gzip file ({err})") from err
+        raise DataError(f"{path}: not a valid gzip file ({err})") from err
 
 
 def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     """An IDX payload as an array in native byte order; `path` only names the file in errors."""
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_DTYPES:
-        raise ValueError(
+        raise DataError(
             f"{path}: not an IDX file: expected the magic number 0x0000 <type> <ndims> with type "
             f"0x08 (unsigned bytes) or another IDX type, got {data[:4].hex() or 'an empty file'}"
         )
     dtype, ndims = _IDX_DTYPES[data[2]], data[3]
     header = 4 + 4 * ndims
     if ndims == 0:
-        raise ValueError(f"{path}: IDX header declares 0 dimensions; expected at least 1")
+        raise DataError(f"{path}: IDX header declares 0 dimensions; expected at least 1")
     if len(data) < header:
-        raise ValueError(
+        raise DataError(
             f"{path}: IDX header declares {ndims} dimensions but the file holds only "
             f"{len(data)} bytes (a header needs {header})"
         )
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndims, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(
+        raise DataError(
             f"{path}: IDX header declares shape {shape} ({expected} bytes of data) but the file "
             f"holds {len(data) - header} bytes after the header: truncated or corrupt"
         )
@@ -157,7 +164,7 @@ def _find_fashion_files(folder: Path) -> dict[str, Path]:
 def _verify(data: bytes, name: str, path: Path) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != FASHION_MNIST_SHA256[name]:
-        raise ValueError(
+        raise DataError(
             f"{path}: the decompressed data is not the official Fashion-MNIST {name} "
             f"(SHA-256 {digest}, expected {FASHION_MNIST_SHA256[name]}): the file is corrupt "
             f"or a different data set. Reinstall it (`sudo apt-get install --reinstall "
@@ -193,7 +200,7 @@ def load_fashion_mnist(
         arrays[name] = _parse_idx(data, file)
         # Cheap shape checks so that verify=False still rejects files of another data set.
         if arrays[name].shape != _FASHION_SHAPES[name] or arrays[name].dtype != np.uint8:
-            raise ValueError(
+            raise DataError(
                 f"{file}: expected Fashion-MNIST's {_FASHION_SHAPES[name]} uint8 array, got "
                 f"{arrays[name].shape} {arrays[name].dtype}"
             )
@@ -230,13 +237,13 @@ def _label_folders(split_dir: Path) -> list[tuple[int, Path]]:
     for entry in _visible(split_dir):
         name = entry.name
         if not entry.is_dir() or not (name.isascii() and name.isdigit()):
-            raise ValueError(
+            raise DataError(
                 f"{entry}: expected only label folders named by a non-negative integer class "
                 f"in {split_dir} (e.g. {split_dir / '0'}), got "
                 f"{'a folder' if entry.is_dir() else 'a file'} named {name!r}"
             )
         if int(name) in labels:
-            raise ValueError(f"{entry} and {labels[int(name)]}: two folders for label {int(name)}")
+            raise DataError(f"{entry} and {labels[int(name)]}: two folders for label {int(name)}")
         labels[int(name)] = entry
     return sorted(labels.items())
 
@@ -249,10 +256,10 @@ def _read_png(file: Path) -> np.ndarray:
             mode = image.mode
             pixels = np.asarray(image)
     except (OSError, SyntaxError, ValueError) as err:
-        raise ValueError(f"{file}: not a readable image ({err})") from err
+        raise DataError(f"{file}: not a readable image ({err})") from err
     if mode != "L":
         # Converting colour or 16-bit images would change the values the book's code sees.
-        raise ValueError(
+        raise DataError(
             f"{file}: expected an 8-bit grayscale image (Pillow mode 'L'), got mode {mode!r}; "
             f"convert it first, e.g. Image.open(f).convert('L').save(f)"
         )
@@ -267,7 +274,7 @@ def _read_split(split_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         for file in sorted(_visible(folder)):
             pixels = _read_png(file)
             if images and pixels.shape != images[0].shape:
-                raise ValueError(
+                raise DataError(
                     f"{file}: image of shape {pixels.shape}, but {files[0]} has shape "
                     f"{images[0].shape}; all images must have the same size"
                 )
@@ -275,7 +282,7 @@ def _read_split(split_dir: Path) -> tuple[np.ndarray, np.ndarray]:
             labels.append(label)
             files.append(file)
     if not images:
-        raise ValueError(f"{split_dir}: no images found (expected {split_dir}/<label>/*.png)")
+        raise DataError(f"{split_dir}: no images found (expected {split_dir}/<label>/*.png)")
     y_dtype = np.uint8 if max(labels) <= 255 else np.int64
     return np.stack(images), np.asarray(labels, dtype=y_dtype)
 
@@ -303,7 +310,7 @@ def load_image_folder(
         splits.append(_read_split(root / split))
     (X_train, y_train), (X_test, y_test) = splits
     if X_train.shape[1:] != X_test.shape[1:]:
-        raise ValueError(
+        raise DataError(
             f"root: train images are {X_train.shape[1:]} but test images are "
             f"{X_test.shape[1:]} in {root}; all images must have the same size"
         )
@@ -326,11 +333,13 @@ def load_digits(
     the data ship inside its wheel, so nothing is downloaded.
     """
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.number)):
-        raise TypeError(f"test_fraction: expected a number in (0, 1), got {test_fraction!r}")
+        raise checks.InputTypeError(
+            f"test_fraction: expected a number in (0, 1), got {test_fraction!r}"
+        )
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: expected a number in (0, 1), got {test_fraction}")
+        raise checks.InputError(f"test_fraction: expected a number in (0, 1), got {test_fraction}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, got {seed!r}")
+        raise checks.InputTypeError(f"seed: expected an integer, got {seed!r}")
     try:
         from sklearn.datasets import load_digits as sklearn_load_digits
     except ImportError as err:
@@ -343,7 +352,7 @@ def load_digits(
     y = bunch.target.astype(np.uint8)
     n_test = int(np.ceil(test_fraction * len(X)))
     if n_test >= len(X):
-        raise ValueError(f"test_fraction: {test_fraction} leaves no training samples")
+        raise checks.InputError(f"test_fraction: {test_fraction} leaves no training samples")
     order = np.random.default_rng(seed).permutation(len(X))
     test, train = order[:n_test], order[n_test:]
     if scale:

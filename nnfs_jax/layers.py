@@ -39,6 +39,8 @@ def init_params(key: jax.Array, sizes: Sequence[int], scale: float = 0.01, dtype
     Returns one dict per layer, `{"weights": (n_inputs, n_neurons), "biases": (1, n_neurons)}`.
     """
     sizes = checks.check_sizes(sizes)
+    key = checks.check_key(key)
+    scale = checks.check_scale(scale)
     dtype = checks.default_float() if dtype is None else dtype
     keys = jax.random.split(key, len(sizes) - 1)
     return [
@@ -55,6 +57,7 @@ def init_params_book(sizes: Sequence[int], scale: float = 0.01, rng=None) -> Par
     in layer order, from NumPy's global RNG (or `rng`, a `np.random.RandomState`), as float32:
     after `np.random.seed(0)` (what `nnfs.init()` does) exactly the documents' arrays."""
     sizes = checks.check_sizes(sizes)
+    scale = checks.check_scale(scale)
     rng = np.random if rng is None else rng
     params = []
     for n_in, n_out in itertools.pairwise(sizes):
@@ -234,12 +237,14 @@ class Activation:
         known = dict(self.options)
         for name, value in options.items():
             if name not in known:
-                raise ValueError(
+                raise checks.InputError(
                     f"{self.name}: unknown option {name!r}; it takes {sorted(known) or 'none'}"
                 )
             value = checks.check_number(value, f"{self.name} {name}")
             if not np.isfinite(value):
-                raise ValueError(f"{self.name} {name}: expected a finite number, got {value}")
+                raise checks.InputError(
+                    f"{self.name} {name}: expected a finite number, got {value}"
+                )
             known[name] = value
         return Activation(self.name, self.forward, self.backward, self.kink, tuple(known.items()))
 
@@ -275,7 +280,7 @@ def activation(name: str | Activation, **options: float) -> Activation:
     elif isinstance(name, str) and name in ACTIVATIONS:
         record = ACTIVATIONS[name]
     else:
-        raise ValueError(
+        raise checks.InputError(
             f"activation: unknown activation {name!r}; expected one of {tuple(ACTIVATIONS)} "
             "or a layers.Activation"
         )
@@ -288,12 +293,12 @@ def activations(activation_: Any, n_hidden: int) -> tuple[Activation, ...]:
     if isinstance(activation_, (str, Activation)):
         return (activation(activation_),) * n_hidden
     if not isinstance(activation_, Sequence):
-        raise ValueError(
+        raise checks.InputError(
             f"activation: expected a name, a record or a sequence, got {activation_!r}"
         )
     records = tuple(activation(a) for a in activation_)
     if len(records) != n_hidden:
-        raise ValueError(
+        raise checks.InputError(
             f"activation: expected one name or {n_hidden} names (one per hidden layer), "
             f"got {len(records)}"
         )

@@ -5,6 +5,7 @@ histories hold NumPy arrays (the rows come back to the host once, at the end of 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -24,6 +25,7 @@ class History(NamedTuple):
     loss: data_loss + regularization_loss. accuracy: the head's accuracy. learning_rate: the
     rate set by the previous update (the initial rate at epoch 0). validation_loss,
     validation_accuracy: on `validation_data` (no dropout, no regularization), NaN without.
+    diverged_at: the first epoch whose loss (before its update) was NaN or infinite, or -1.
     """
 
     epoch: jax.Array
@@ -34,6 +36,7 @@ class History(NamedTuple):
     regularization_loss: jax.Array
     validation_loss: jax.Array
     validation_accuracy: jax.Array
+    diverged_at: int = -1
 
     @property
     def validation(self) -> Curves:
@@ -74,6 +77,7 @@ class FitHistory(NamedTuple):
       `optimizer.current_learning_rate`); NaN for optax states that do not expose it.
     validation_loss, validation_accuracy: the book's `evaluate` on `validation_data` after
       the epoch: no dropout, no regularization loss; NaN without validation data.
+    diverged_at: the first epoch whose loss was NaN or infinite, or -1.
     """
 
     epoch: jax.Array
@@ -85,6 +89,7 @@ class FitHistory(NamedTuple):
     learning_rate: jax.Array
     validation_loss: jax.Array
     validation_accuracy: jax.Array
+    diverged_at: int = -1
 
     @property
     def validation(self) -> Curves:
@@ -140,3 +145,18 @@ def format_log_line(entry: LogEntry | FitLogEntry) -> str:
         f"(data_loss: {entry.data_loss:.3f}, reg_loss: {entry.regularization_loss:.3f}), "
         f"lr: {entry.learning_rate}"
     )
+
+
+class DivergenceWarning(RuntimeWarning):
+    """A run's loss became NaN or infinite (its `diverged_at` says when)."""
+
+
+def warn_if_diverged(engine: str, diverged_at: int) -> None:
+    """A `DivergenceWarning` when a run diverged: the parameters after that are meaningless."""
+    if diverged_at >= 0:
+        warnings.warn(
+            f"{engine}: the loss became NaN or infinite at epoch {diverged_at}; the "
+            "parameters from there on are not meaningful (a lower learning rate may help)",
+            DivergenceWarning,
+            stacklevel=3,
+        )

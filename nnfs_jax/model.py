@@ -54,7 +54,7 @@ class Model:
         if isinstance(self.activations, (str, Activation)) or not isinstance(
             self.activations, Sequence
         ):
-            raise TypeError(
+            raise checks.InputTypeError(
                 "activations: expected a tuple of names, one per hidden layer (make_model "
                 f"broadcasts a single name), got {self.activations!r}"
             )
@@ -70,7 +70,7 @@ class Model:
         if len(regularizers) != n_hidden + 1 or not all(
             isinstance(r, Regularizer) for r in regularizers
         ):
-            raise TypeError(
+            raise checks.InputTypeError(
                 f"regularizers: expected {n_hidden + 1} Regularizer objects (one per dense "
                 f"layer), got {self.regularizers!r}"
             )
@@ -95,7 +95,7 @@ class Model:
         current = self.hyperparameters()
         unknown = set(values) - set(current)
         if unknown:
-            raise ValueError(
+            raise checks.InputError(
                 f"model: no hyperparameter {sorted(unknown)}; it has {HYPERPARAMETERS}"
             )
         merged = {**current, **values}
@@ -116,7 +116,9 @@ def with_hyperparameters(model: Model, values: Mapping[str, Any]) -> Model:
     rate is always computed, which at 0 changes nothing (see `regularization.is_on`)."""
     unknown = set(values) - set(HYPERPARAMETERS)
     if unknown:
-        raise ValueError(f"hyperparameters: unknown {sorted(unknown)}; expected {HYPERPARAMETERS}")
+        raise checks.InputError(
+            f"hyperparameters: unknown {sorted(unknown)}; expected {HYPERPARAMETERS}"
+        )
     new = object.__new__(Model)
     object.__setattr__(new, "activations", model.activations)
     object.__setattr__(new, "head", model.head)
@@ -149,7 +151,7 @@ def make_model(
     (`Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4)`, then
     `Layer_Dense(64, 3)`): pass `(5e-4, 0)` for that."""
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
-        raise ValueError(f"n_layers: expected a positive integer, got {n_layers!r}")
+        raise checks.InputError(f"n_layers: expected a positive integer, got {n_layers!r}")
     strengths = {
         name: checks.check_strengths(value, n_layers, name)
         for name, value in zip(
@@ -181,11 +183,11 @@ def make_model(
 def check_model(model: Any, n_layers: int) -> Model:
     """`model` is a `Model` with as many dense layers as `params`."""
     if not isinstance(model, Model):
-        raise TypeError(
+        raise checks.InputTypeError(
             f"model: expected a nnfs_jax.model.Model (see make_model), got {type(model).__name__}"
         )
     if model.n_layers != n_layers:
-        raise ValueError(
+        raise checks.InputError(
             f"model: has {len(model.activations)} hidden activations, so it needs "
             f"{model.n_layers} dense layers, but params has {n_layers}"
         )
@@ -198,7 +200,7 @@ def resolve(model: Any, activation: Any, n_layers: int) -> Model:
     if model is None:
         return make_model(n_layers, activation=activation)
     if not (isinstance(activation, str) and activation == "relu"):
-        raise ValueError(
+        raise checks.InputError(
             f"activation: leave it at its default when model is given (got {activation!r}); "
             "the hidden activations are the model's (make_model(..., activation=...))"
         )
@@ -213,7 +215,7 @@ def check_model_key(model: Model, key: Any, training: bool) -> jax.Array | None:
     if not (training and model.has_dropout):
         return None
     if key is None:
-        raise ValueError(
+        raise checks.InputError(
             f"key: the model has dropout (rates {model.dropout}), which needs a jax.random key "
             "for its masks in training: pass key=jax.random.key(seed) (or training=False)"
         )
@@ -328,8 +330,8 @@ def check_precision(precision: Any, model: Model, y: jax.Array) -> jax.Array | N
     if precision is None:
         return None
     if not model.head.uses_precision:
-        raise ValueError(f"precision: only the linear heads use it, not {model.head.name!r}")
+        raise checks.InputError(f"precision: only the linear heads use it, not {model.head.name!r}")
     value = checks.check_number(precision, "precision")
     if not (jnp.isfinite(value) and value >= 0):
-        raise ValueError(f"precision: expected a non-negative finite number, got {value}")
+        raise checks.InputError(f"precision: expected a non-negative finite number, got {value}")
     return jnp.asarray(value, y.dtype)

@@ -87,7 +87,7 @@ def check_validation_data(
             if isinstance(validation_data, (tuple, list))
             else ""
         )
-        raise TypeError(
+        raise checks.InputTypeError(
             "validation_data: expected a pair (X_val, y_val) or None, got "
             f"{type(validation_data).__name__}{length}"
         )
@@ -115,14 +115,18 @@ def from_checkpoint(
     """(params, optimizer state, step) of a `Checkpoint`, once the arguments it replaces are
     seen to be left out."""
     if not isinstance(resume, Checkpoint):
-        raise TypeError(
+        raise checks.InputTypeError(
             "resume: expected a nnfs_jax.checkpoint.Checkpoint (from load_checkpoint), got "
             f"{type(resume).__name__}"
         )
     if params is not None:
-        raise ValueError("params: pass None with resume= (the checkpoint holds the parameters)")
+        raise checks.InputError(
+            "params: pass None with resume= (the checkpoint holds the parameters)"
+        )
     if initial_state is not None or not (isinstance(initial_epoch, int) and initial_epoch == 0):
-        raise ValueError("resume: give either resume= or initial_state/initial_epoch, not both")
+        raise checks.InputError(
+            "resume: give either resume= or initial_state/initial_epoch, not both"
+        )
     return resume.params, resume.opt_state, resume.step
 
 
@@ -130,10 +134,12 @@ def check_engine_options(optimizer: Any, progress: Any, **flags: Any) -> None:
     """The optimizer, the progress callback and boolean flags."""
     checks.check_optimizer(optimizer)
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
+        raise checks.InputTypeError(
+            f"progress: expected a callable or None, got {type(progress).__name__}"
+        )
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise TypeError(f"{name}: expected True or False, got {value!r}")
+            raise checks.InputTypeError(f"{name}: expected True or False, got {value!r}")
 
 
 def initial_state(

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnfs_jax import checks, loop, optim, runs
+from nnfs_jax import checks, logs, loop, optim, runs
 from nnfs_jax import model as model_lib
 from nnfs_jax.checkpoint import Checkpoint
 from nnfs_jax.layers import Params
@@ -187,12 +187,15 @@ def train(
                 progress(LogEntry(epoch, last, *values))
 
     program = Program(step)
-    (params, opt_state, *_), rows = loop.run(
+    carry, rows = loop.run(
         program,
         program.start(run.params, opt_state, last_rate),
         (starts, lengths),
         runs.RunData(data, validation, key, None, np.int32(initial_epoch)),
         report=None if progress is None else report,
     )
-    history = History(starts[logged], *(r[logged] for r in rows))
+    params, opt_state = carry[:2]
+    diverged_at = int(program.diverged_at(carry))
+    history = History(starts[logged], *(r[logged] for r in rows), diverged_at=diverged_at)
+    logs.warn_if_diverged("train", diverged_at)
     return (params, opt_state, history) if return_state else (params, history)

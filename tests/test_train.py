@@ -14,6 +14,7 @@ import nnfs_jax as nj
 from nnfs_jax import loop, optim
 from nnfs_jax.data import book_setup
 from nnfs_jax.logs import History, LogEntry
+from nnfs_jax.network import dropout_masks
 from nnfs_jax.training import train
 
 # Document 002's printed log, epochs 0-300: (epoch, accuracy, loss).
@@ -240,7 +241,7 @@ def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path, optimiz
     )
     for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed), strict=True):
         np.testing.assert_array_equal(a, b)  # bit for bit
-    for field in History._fields:
+    for field in History._fields[:-1]:  # the last, diverged_at, is one number per run
         joined = np.concatenate([getattr(first, field), getattr(second, field)])
         np.testing.assert_array_equal(joined, getattr(whole_history, field))
     # initial_state/initial_epoch is the same continuation without a file
@@ -290,8 +291,10 @@ class Holder:
 def book_loop(params, X, y, model, optimizer, epochs, log_every, key=None, validation=None):
     """The book's chapter 14-17 loop with its NumPy classes: forward (dropout on), data and
     regularization loss, the printed row before `backward`, then the optimizer's three calls.
-    Epoch e's dropout keeps hidden unit j of layer i where bernoulli(fold_in(fold_in(key, e), i),
-    1 - rate) is true, the masks nnfs_jax documents. Returns rows of (epoch, loss, accuracy,
+    Epoch e's dropout takes the 0/1 patterns of the masks nnfs_jax draws for epoch e's key,
+    fold_in(key, e), as train documents (`network.dropout_masks`; how a mask is drawn is
+    test_model.py's documented-scheme test); the book's Layer_Dropout scales and
+    back-propagates them itself. Returns rows of (epoch, loss, accuracy,
     printed learning rate, data loss, regularization loss, validation loss, validation accuracy)."""
     layers = [Holder(p) for p in params]
     names = [
@@ -305,15 +308,12 @@ def book_loop(params, X, y, model, optimizer, epochs, log_every, key=None, valid
         current = [{"weights": h.weights, "biases": h.biases} for h in layers]
         keeps = None
         if key is not None:
-            epoch_key = jax.random.fold_in(key, epoch)
-            keeps = [
-                np.asarray(
-                    jax.random.bernoulli(
-                        jax.random.fold_in(epoch_key, i), 1 - rate, (len(X), p["weights"].shape[1])
-                    )
-                )
-                for i, (p, rate) in enumerate(zip(current[:-1], model.dropout, strict=True))
-            ]
+            masks = dropout_masks(current, jnp.asarray(X), model, jax.random.fold_in(key, epoch))
+            keeps = []
+            for mask, rate in zip(masks, model.dropout, strict=True):
+                mask = np.asarray(mask)
+                np.testing.assert_array_equal(mask[mask != 0], 1 / (1 - rate))
+                keeps.append(mask != 0)
         data_loss, reg_loss, output, grads = ref.book_network(
             current,
             X,
@@ -395,7 +395,7 @@ def test_any_model_equals_the_books_loop_float64(x64, name):
         key=key,
         validation_data=validation,
     )
-    got = np.stack([np.asarray(history[i]) for i in range(len(History._fields))], axis=1)
+    got = np.stack([np.asarray(history[i]) for i in range(len(History._fields) - 1)], axis=1)
     np.testing.assert_array_equal(got[:, 0], expected[:, 0])
     # accuracies are counts (of 24 and 8 comparisons per output): exact; losses and rates to
     # float64 round-off
@@ -465,7 +465,7 @@ def test_resume_at_an_epoch_between_logs_equals_the_uninterrupted_run():
     )
     np.testing.assert_array_equal(first.epoch, [0, 10])
     np.testing.assert_array_equal(second.epoch, [20, 30])  # absolute epochs, as uninterrupted
-    for field in History._fields:
+    for field in History._fields[:-1]:  # the last, diverged_at, is one number per run
         joined = np.concatenate([getattr(first, field), getattr(second, field)])
         np.testing.assert_array_equal(joined, getattr(whole_history, field))
     for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(rest), strict=True):

@@ -197,7 +197,7 @@ def gaps_apply(model: Any, y: np.ndarray, backend: str | None = None) -> bool:
 def layout(X: np.ndarray, y: np.ndarray, sizes: tuple[int, ...], model: Any, precision) -> Any:
     """The data set as the compiled search wants it, built once: `Samples` where `logit_gaps`
     applies, else the data in the layout of the model's kernel."""
-    if gaps_apply(model, y):
+    if gaps_apply(model, y) and sizes[-1] > 1:  # one class: nothing to rearrange
         return samples_fm(np.asarray(X), np.asarray(y), sizes[-1])
     kernel = dispatch.select(model, "manual", whole_batch=True)
     return kernel.prepare(jnp.asarray(X), jnp.asarray(y), precision, sizes[-1])

@@ -12,7 +12,7 @@ from typing import Any
 
 import jax
 
-from nnfs_jax import network
+from nnfs_jax import checks, network
 from nnfs_jax.kernels import base, feature_major, relu_block
 
 
@@ -21,7 +21,7 @@ def select(model: Any, grad: str, *, whole_batch: bool, backend: str | None = No
     the whole batch (its layout is prepared once) on a CPU, with the documents' rules computed
     per block of models in a sweep (`relu_block`); the reference composition otherwise."""
     if grad not in base.GRADS:
-        raise ValueError(f"grad: expected one of {base.GRADS}, got {grad!r}")
+        raise checks.InputError(f"grad: expected one of {base.GRADS}, got {grad!r}")
     backend = jax.default_backend() if backend is None else backend
     fast = (
         backend == "cpu"

@@ -19,6 +19,7 @@ from nnfs_jax.optim.book import (
 )
 from nnfs_jax.optim.states import (
     Factory,
+    check_optax_values,
     check_state,
     current_learning_rate,
     get_optimizer,
@@ -38,6 +39,7 @@ __all__ = [
     "adam",
     "book_hyperparameters",
     "book_name",
+    "check_optax_values",
     "check_state",
     "current_learning_rate",
     "decay_schedule",

@@ -347,19 +347,21 @@ def _check_hyperparameter(
     else:
         expected = f"a number in {'(' if open_low else '['}{low:g}, {high:g})"
     if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
-        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}")
+        raise checks.InputTypeError(f"{name}: expected {expected}, got {type(value).__name__}")
     concrete = checks.is_concrete(value)
     # np.asarray, not jnp: under someone's jit a jnp array of a Python float is a tracer.
     try:
         arr = np.asarray(value) if concrete else value
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}") from err
+        raise checks.InputTypeError(
+            f"{name}: expected {expected}, got {type(value).__name__}"
+        ) from err
     if not (jnp.issubdtype(arr.dtype, jnp.integer) or jnp.issubdtype(arr.dtype, jnp.floating)):
-        raise TypeError(f"{name}: expected {expected}, got dtype {arr.dtype}")
+        raise checks.InputTypeError(f"{name}: expected {expected}, got dtype {arr.dtype}")
     if arr.ndim != 0:
-        raise ValueError(f"{name}: expected a scalar, {expected}, got shape {arr.shape}")
+        raise checks.InputError(f"{name}: expected a scalar, {expected}, got shape {arr.shape}")
     if concrete:
         v = float(arr)
         # Written so that NaN fails too.
         if not ((v > low if open_low else v >= low) and v < high):
-            raise ValueError(f"{name}: expected {expected}, got {v!r}")
+            raise checks.InputError(f"{name}: expected {expected}, got {v!r}")

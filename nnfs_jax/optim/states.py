@@ -4,13 +4,16 @@ to log, a state's shape checked before tracing, an optimizer built per sweep con
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
+from nnfs_jax import checks
 from nnfs_jax.optim.book import (
     BOOK_OPTIMIZERS,
     OPTIMIZERS,
@@ -69,14 +72,14 @@ def check_state(
     want, want_def = jax.tree.flatten(expected)
     got, got_def = jax.tree.flatten(state)
     if want_def != got_def:
-        raise ValueError(
+        raise checks.InputError(
             f"{name}: does not have the structure of optimizer.init(params): expected "
             f"{want_def}, got {got_def}"
         )
     for i, (w, g) in enumerate(zip(want, got, strict=True)):
         shape, dtype = jnp.shape(g), jnp.result_type(g)
         if shape != w.shape or dtype != w.dtype:
-            raise ValueError(
+            raise checks.InputError(
                 f"{name}: leaf {i} has shape {shape} and dtype {dtype}, but "
                 f"optimizer.init(params) gives {w.shape} {w.dtype}"
             )
@@ -118,15 +121,17 @@ def get_optimizer_factory(name: str) -> Callable[..., optax.GradientTransformati
     `"rmsprop"`, `"adam"`) or `getattr(optax, name)` for `"optax.<name>"`."""
     valid = f"expected one of {BOOK_OPTIMIZERS} or 'optax.<name>' (e.g. 'optax.adam')"
     if not isinstance(name, str):
-        raise TypeError(f"optimizer: expected a name, {valid}; got {type(name).__name__}")
+        raise checks.InputTypeError(
+            f"optimizer: expected a name, {valid}; got {type(name).__name__}"
+        )
     if name in OPTIMIZERS:
         return OPTIMIZERS[name]
     if name.startswith("optax."):
         factory = getattr(optax, name.removeprefix("optax."), None)
         if not callable(factory):
-            raise ValueError(f"optimizer: optax has no optimizer {name!r}; {valid}")
+            raise checks.InputError(f"optimizer: optax has no optimizer {name!r}; {valid}")
         return factory
-    raise ValueError(f"optimizer: unknown optimizer {name!r}; {valid}")
+    raise checks.InputError(f"optimizer: unknown optimizer {name!r}; {valid}")
 
 
 def get_optimizer(name: str, **hyperparameters: Any) -> optax.GradientTransformation:
@@ -135,13 +140,31 @@ def get_optimizer(name: str, **hyperparameters: Any) -> optax.GradientTransforma
     e.g. `get_optimizer("optax.adam", learning_rate=1e-3)`."""
     factory = get_optimizer_factory(name)
     _check_hyperparameter_names(factory, name, hyperparameters)
+    if name.startswith("optax."):
+        check_optax_values(hyperparameters)
     optimizer = factory(**hyperparameters)
     if not isinstance(optimizer, optax.GradientTransformation):
-        raise ValueError(
+        raise checks.InputError(
             f"optimizer: {name!r} returned a {type(optimizer).__name__}, not an "
             "optax.GradientTransformation"
         )
     return optimizer
+
+
+NON_NEGATIVE = ("learning_rate", "decay", "momentum", "eps", "eps_root", "weight_decay")
+
+
+def check_optax_values(hyperparameters: dict) -> None:
+    """An optax optimizer's numeric hyperparameters (which optax does not check): finite, and
+    the learning rate, decay, momentum, epsilons and weight decay >= 0 (a negative learning
+    rate would climb the loss)."""
+    for key, value in hyperparameters.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            continue
+        if not math.isfinite(float(value)):
+            raise checks.InputError(f"{key}: expected a finite number, got {value!r}")
+        if key in NON_NEGATIVE and value < 0:
+            raise checks.InputError(f"{key}: expected a number >= 0, got {value!r}")
 
 
 def _check_hyperparameter_names(factory: Callable, name: str, hyperparameters: dict) -> None:
@@ -159,7 +182,7 @@ def _check_hyperparameter_names(factory: Callable, name: str, hyperparameters: d
     ]
     unknown = sorted(set(hyperparameters) - set(accepted))
     if unknown:
-        raise TypeError(
+        raise checks.InputTypeError(
             f"hyperparameters: {name!r} takes no {', '.join(map(repr, unknown))}; "
             f"it takes {', '.join(map(repr, accepted))}"
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nnfs_jax import checks
 from nnfs_jax.plot.figures import PathLike, draw_scatter, new_figure, save
 
 
@@ -53,10 +54,12 @@ def image_grid(
     if images.ndim == 2:
         side = math.isqrt(images.shape[1])
         if side * side != images.shape[1]:
-            raise ValueError(f"images: rows of {images.shape[1]} pixels are not square images")
+            raise checks.InputError(
+                f"images: rows of {images.shape[1]} pixels are not square images"
+            )
         images = images.reshape(len(images), side, side)
     if len(captions) != len(images):
-        raise ValueError(f"captions: expected {len(images)}, got {len(captions)}")
+        raise checks.InputError(f"captions: expected {len(images)}, got {len(captions)}")
     ncols = max(1, min(ncols, len(images)))
     nrows = max(1, -(-len(images) // ncols))
     fig, axes = new_figure(ncols=ncols, nrows=nrows, size=(1.5, 1.75))

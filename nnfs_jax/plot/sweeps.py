@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nnfs_jax import checks
 from nnfs_jax.logs import Curves
 from nnfs_jax.plot.figures import PathLike, new_figure, save
 from nnfs_jax.plot.training_figures import decision_boundary, learning_curves
@@ -81,7 +82,9 @@ def ranking(result: Any, metric: str = "final_loss") -> list[int]:
     """Configuration indices best first by `metric` (lowest loss, highest accuracy); diverged
     configurations and missing values last."""
     if metric not in METRICS or getattr(result, metric) is None:
-        raise ValueError(f"metric: expected one of {METRICS} (with data for it), got {metric!r}")
+        raise checks.InputError(
+            f"metric: expected one of {METRICS} (with data for it), got {metric!r}"
+        )
     values = np.asarray(getattr(result, metric), float)
     score = values if metric.endswith("loss") else -values
     score = np.where(result.diverged | np.isnan(score), np.inf, score)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nnfs_jax import checks
 from nnfs_jax import model as model_lib
 from nnfs_jax.plot.figures import PathLike, class_colors, draw_lines, draw_scatter, new_figure, save
 
@@ -60,13 +61,13 @@ def decision_boundary(
     `(n, classes)`, to one probability `(n, 1)`, or to labels `(n,)`.
     """
     if predict is None and model is not None and model.head.name not in BOUNDARY_HEADS:
-        raise ValueError(
+        raise checks.InputError(
             f"model: a decision boundary needs a classifier head {BOUNDARY_HEADS}, "
             f"got {model.head.name!r}"
         )
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"X: expected points (samples, 2), got shape {X.shape}")
+        raise checks.InputError(f"X: expected points (samples, 2), got shape {X.shape}")
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     gx, gy = np.meshgrid(
         np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)

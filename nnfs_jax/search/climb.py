@@ -71,7 +71,7 @@ def hill_climb(
     if keys.ndim == 0:
         keys = keys[None] if restarts == 1 else jax.random.split(keys, restarts)
     elif keys.shape != (restarts,):
-        raise ValueError(
+        raise checks.InputError(
             f"key: expected one key or a batch of restarts={restarts} keys, got shape {keys.shape}"
         )
     if _is_params(sizes_or_params):

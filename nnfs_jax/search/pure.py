@@ -110,7 +110,7 @@ def random_search(
     scale = positive_float(scale, "scale")
     key = check_keys(key)
     if key.ndim:
-        raise ValueError(f"key: expected a single key, got a batch of shape {key.shape}")
+        raise checks.InputError(f"key: expected a single key, got a batch of shape {key.shape}")
     if block_size is None:
         block_size = min(iterations, default_block_size(X.shape[0], sizes))
     block_size = checks.positive_int(block_size, "block_size")

@@ -63,7 +63,7 @@ def positive_float(value: Any, name: str, allow_zero: bool = False) -> float:
         or not (allow_zero or number > 0)
     ):
         wanted = "a finite number >= 0" if allow_zero else "a finite number > 0"
-        raise ValueError(f"{name}: expected {wanted}, got {value!r}")
+        raise checks.InputError(f"{name}: expected {wanted}, got {value!r}")
     return number
 
 
@@ -73,7 +73,7 @@ def check_keys(key: Any) -> jax.Array:
         return key
     arr = key if isinstance(key, jax.Array) else np.asarray(key)
     if arr.dtype != np.uint32 or arr.ndim < 1 or arr.shape[-1] != 2:
-        raise TypeError(
+        raise checks.InputTypeError(
             "key: expected a jax.random key (jax.random.key(seed)), got "
             f"{type(key).__name__} of dtype {arr.dtype} and shape {arr.shape}"
         )

@@ -108,13 +108,17 @@ def sweep(
     batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
     block = plan.default_block() if block is None else checks.positive_int(block, "block")
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)):
-        raise TypeError(f"memory_budget: expected a number of bytes, got {memory_budget!r}")
+        raise checks.InputTypeError(
+            f"memory_budget: expected a number of bytes, got {memory_budget!r}"
+        )
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress: expected a callable or None, got {type(progress).__name__}")
+        raise checks.InputTypeError(
+            f"progress: expected a callable or None, got {type(progress).__name__}"
+        )
     if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
+        raise checks.InputTypeError(f"shuffle: expected True or False, got {shuffle!r}")
     if grad not in ("manual", "autodiff"):
-        raise ValueError(f"grad: expected one of ('manual', 'autodiff'), got {grad!r}")
+        raise checks.InputError(f"grad: expected one of ('manual', 'autodiff'), got {grad!r}")
     diverge_above = _check_diverge_above(diverge_above)
     if model is not None:
         model = model_lib.check_model(
@@ -216,10 +220,12 @@ def _check_diverge_above(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"diverge_above: expected a number or None, got {value!r}")
+        raise checks.InputTypeError(f"diverge_above: expected a number or None, got {value!r}")
     value = float(value)
     if math.isnan(value) or value <= 1:
-        raise ValueError(f"diverge_above: expected a number > 1 (or inf, or None), got {value!r}")
+        raise checks.InputError(
+            f"diverge_above: expected a number > 1 (or inf, or None), got {value!r}"
+        )
     return None if math.isinf(value) else value
 
 
@@ -228,7 +234,7 @@ def _model_for(model: model_lib.Model | None, activation: Any, n_layers: int) ->
     if model is None:
         return model_lib.make_model(n_layers, activation=activation)
     if model.n_layers != n_layers:
-        raise ValueError(
+        raise checks.InputError(
             f"hidden: the model has {model.n_layers - 1} hidden layers, so every hidden value "
             f"needs {model.n_layers - 1} widths; got {n_layers - 1}"
         )
@@ -265,7 +271,7 @@ def _check_data(data: Any, seeds: Sequence[int], model: Any) -> tuple[np.ndarray
             _check_pair(X, y)
         return Xs, ys
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(
+        raise checks.InputTypeError(
             "data: expected (X, y) or a key-based generator data_key -> (X, y), got "
             f"{type(data).__name__}"
         )
@@ -275,10 +281,10 @@ def _check_data(data: Any, seeds: Sequence[int], model: Any) -> tuple[np.ndarray
 def _check_pair(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = checks.check_X(X, name="data X")
     if y is None:
-        raise TypeError("data y: expected targets, got None")
+        raise checks.InputTypeError("data y: expected targets, got None")
     y = np.asarray(y)
     if y.shape[:1] != (X.shape[0],):
-        raise ValueError(
+        raise checks.InputError(
             f"data y: expected one target per sample ({X.shape[0]}), got shape {y.shape}"
         )
     return np.asarray(X), y

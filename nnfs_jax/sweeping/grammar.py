@@ -56,10 +56,12 @@ def _range(low: Any, high: Any, name: str, positive: bool) -> tuple[float, float
     try:
         low, high = float(low), float(high)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected two numbers, got {low!r}, {high!r}") from None
+        raise checks.InputTypeError(
+            f"{name}: expected two numbers, got {low!r}, {high!r}"
+        ) from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high) or (positive and low <= 0):
         need = "0 < low < high" if positive else "low < high"
-        raise ValueError(f"{name}: expected finite bounds with {need}, got ({low}, {high})")
+        raise checks.InputError(f"{name}: expected finite bounds with {need}, got ({low}, {high})")
     return low, high
 
 
@@ -134,18 +136,20 @@ def configurations(
     spec = optimizer_spec(optimizer)
     seeds = check_seeds(seeds)
     if not isinstance(axes, Mapping):
-        raise TypeError(f"axes: expected a mapping {{name: values}}, got {type(axes).__name__}")
+        raise checks.InputTypeError(
+            f"axes: expected a mapping {{name: values}}, got {type(axes).__name__}"
+        )
     known = (*spec.defaults, *MODEL_AXES, *INIT_AXES, *STATIC_AXES)
     for name in axes:
         if name not in known:
-            raise ValueError(
+            raise checks.InputError(
                 f"axes: unknown axis {name!r} for optimizer {spec.name!r}; expected one of {known}"
             )
     grid, ranges = {}, {}
     for name, values in axes.items():
         if isinstance(values, (Uniform, LogUniform)):
             if name in (*STATIC_AXES, *MODEL_AXES[:0]):
-                raise TypeError(f"{name}: expected a list of values, not a range")
+                raise checks.InputTypeError(f"{name}: expected a list of values, not a range")
             ranges[name] = values
         else:
             grid[name] = _grid_values(name, values)
@@ -153,10 +157,14 @@ def configurations(
     if ranges:
         draws = _draw(ranges, samples, key)
     elif samples is not None or key is not None:
-        raise ValueError("samples: random sampling needs at least one uniform/log_uniform axis")
+        raise checks.InputError(
+            "samples: random sampling needs at least one uniform/log_uniform axis"
+        )
     missing = [n for n, v in spec.defaults.items() if v is None and n not in axes]
     if missing:
-        raise ValueError(f"axes: optimizer {spec.name!r} has no default for {missing}; sweep them")
+        raise checks.InputError(
+            f"axes: optimizer {spec.name!r} has no default for {missing}; sweep them"
+        )
     base = {**spec.defaults, "scale": 0.01}
     configs = []
     for combo in itertools.product(*grid.values()):
@@ -174,7 +182,7 @@ def _grid_values(name: str, values: Any) -> list:
         values = [values]
     values = list(values)
     if not values:
-        raise ValueError(f"{name}: empty axis; expected at least one value")
+        raise checks.InputError(f"{name}: empty axis; expected at least one value")
     if name == "hidden":
         out = [_hidden(v) for v in values]
     elif name == "batch_size":
@@ -185,7 +193,7 @@ def _grid_values(name: str, values: Any) -> list:
         out = [_number(name, v) for v in values]
     duplicates = sorted({repr(v) for v in out if out.count(v) > 1})
     if duplicates:
-        raise ValueError(
+        raise checks.InputError(
             f"{name}: duplicate values {', '.join(duplicates)} (each would train twice)"
         )
     return out
@@ -193,11 +201,11 @@ def _grid_values(name: str, values: Any) -> list:
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, (bool, str, bytes)) or value is None:
-        raise TypeError(f"{name}: expected numbers, got {value!r}")
+        raise checks.InputTypeError(f"{name}: expected numbers, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected numbers, got {value!r}") from None
+        raise checks.InputTypeError(f"{name}: expected numbers, got {value!r}") from None
 
 
 def _per_layer_value(name: str, value: Any) -> float | tuple[float, ...]:
@@ -212,19 +220,23 @@ def _hidden(value: Any) -> tuple[int, ...]:
     try:
         widths = tuple(widths)
     except TypeError:
-        raise TypeError(
+        raise checks.InputTypeError(
             f"hidden: expected widths (an int or a tuple of ints), got {value!r}"
         ) from None
     if any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
-        raise ValueError(f"hidden: expected positive integer widths, got {value!r}")
+        raise checks.InputError(f"hidden: expected positive integer widths, got {value!r}")
     return tuple(int(w) for w in widths)
 
 
 def _draw(ranges: dict, samples: Any, key: Any) -> list[dict[str, float]]:
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise ValueError(f"samples: expected a positive number of random draws, got {samples!r}")
+        raise checks.InputError(
+            f"samples: expected a positive number of random draws, got {samples!r}"
+        )
     if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
-        raise TypeError(f"key: expected a jax.random key for random sampling, got {key!r}")
+        raise checks.InputTypeError(
+            f"key: expected a jax.random key for random sampling, got {key!r}"
+        )
     columns = {}
     for i, (name, r) in enumerate(ranges.items()):
         u = np.asarray(jax.random.uniform(jax.random.fold_in(key, i), (samples,), jnp.float32))
@@ -240,22 +252,28 @@ def check_seeds(seeds: Any) -> tuple[int, ...]:
     """A count (seeds 0..n-1) or a list of distinct non-negative integers."""
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
-            raise ValueError(f"seeds: expected a positive number of seeds, got {seeds}")
+            raise checks.InputError(f"seeds: expected a positive number of seeds, got {seeds}")
         return tuple(range(int(seeds)))
     if isinstance(seeds, Sequence) and not isinstance(seeds, (str, bytes)):
         if not seeds:
-            raise ValueError("seeds: expected at least one seed")
+            raise checks.InputError("seeds: expected at least one seed")
         if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-            raise ValueError(f"seeds: expected non-negative integers, got {list(seeds)!r}")
+            raise checks.InputError(f"seeds: expected non-negative integers, got {list(seeds)!r}")
         if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds: duplicate seeds in {list(seeds)!r} (each would train twice)")
+            raise checks.InputError(
+                f"seeds: duplicate seeds in {list(seeds)!r} (each would train twice)"
+            )
         return tuple(int(s) for s in seeds)
-    raise TypeError(f"seeds: expected a count or a list of integers, got {seeds!r}")
+    raise checks.InputTypeError(f"seeds: expected a count or a list of integers, got {seeds!r}")
 
 
 def _check_values(configs: list[dict], spec: OptimizerSpec) -> None:
     """Each distinct optimizer value through the optimizer's own checks (errors name the
     hyperparameter), and `scale` finite and >= 0."""
+    if spec.name.startswith("optax."):
+        for name in spec.defaults:
+            for value in {c[name] for c in configs}:
+                optim.check_optax_values({name: value})
     if spec.factory is not None:
         for name in spec.defaults:
             for value in {c[name] for c in configs}:
@@ -264,7 +282,7 @@ def _check_values(configs: list[dict], spec: OptimizerSpec) -> None:
                 )
     for value in {c["scale"] for c in configs}:
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"scale: expected a finite number >= 0, got {value!r}")
+            raise checks.InputError(f"scale: expected a finite number >= 0, got {value!r}")
 
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array, jax.Array]:

@@ -10,6 +10,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from nnfs_jax import checks
+
 BLOCK_CPU = 4  # models trained together on a CPU device, one block after another
 DEFAULT_BUDGET = 512 * 2**20  # bytes a chunk of configurations may hold
 
@@ -51,7 +53,7 @@ def chunk_size(
     unit = devices * block
     fits = (memory_budget - working) // (per_config * unit)
     if fits < 1:
-        raise ValueError(
+        raise checks.InputError(
             f"memory_budget: {memory_budget} bytes is too small for one chunk of {unit} "
             f"configurations ({devices} device(s) x block {block}) of a {'-'.join(map(str, sizes))}"
             f" network; at least {working + per_config * unit} bytes are needed"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,7 +15,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from nnfs_jax import files, optim
+from nnfs_jax import checks, files, optim
 from nnfs_jax.fitting import fit
 from nnfs_jax.layers import Params, init_params
 from nnfs_jax.logs import FitHistory, History
@@ -110,8 +109,9 @@ class SweepResult:
         return files.write_text(Path(path), text.getvalue())
 
     def to_jsonl(self, path: str | Path) -> Path:
-        """The table as JSON lines (one object per configuration), written atomically."""
-        text = "".join(json.dumps(row) + "\n" for row in self.table())
+        """The table as JSON lines (one object per configuration), written atomically; strict
+        JSON (a NaN loss is `null`)."""
+        text = "".join(files.strict_json(row) + "\n" for row in self.table())
         return files.write_text(Path(path), text)
 
     def swept_axes(self) -> list[str]:
@@ -134,12 +134,12 @@ class SweepResult:
             "final_validation_accuracy",
         )
         if metric not in metrics or getattr(self, metric) is None:
-            raise ValueError(
+            raise checks.InputError(
                 f"metric: expected one of {metrics} (with data for it), got {metric!r}"
             )
         for name in (x_axis, y_axis):
             if name not in self.configs[0]:
-                raise ValueError(
+                raise checks.InputError(
                     f"axis: unknown axis {name!r}; expected one of {list(self.configs[0])}"
                 )
         xs = sorted({c[x_axis] for c in self.configs}, key=_sort_key)
@@ -159,14 +159,15 @@ class SweepResult:
         return xs, ys, mean, std, count
 
     def history_of(self, i: int) -> History | FitHistory:
-        """Configuration i's history, as `train` or `fit` returns it."""
+        """Configuration i's history, as `train` or `fit` returns it (its `diverged_at` the
+        sweep's, with the sweep's `diverge_above`)."""
         h = self.history
-        return type(h)(
-            *(
-                column if name in ("epoch", "step") and np.ndim(column) == 1 else column[i]
-                for name, column in zip(h._fields, h, strict=True)
-            )
-        )
+        columns = {
+            name: column if name in ("epoch", "step") and np.ndim(column) == 1 else column[i]
+            for name, column in zip(h._fields, h, strict=True)
+            if name != "diverged_at"
+        }
+        return type(h)(**columns, diverged_at=int(self.diverged_at[i]))
 
     def arguments(self, i: int) -> dict[str, Any]:
         """The keyword arguments that train configuration i alone: `train(**arguments(i))`
