@@ -311,3 +311,110 @@ def test_model_shape_checks_run_under_the_callers_jit(regression):
         jax.jit(lambda p, x, t: nj.loss(p, x, t, model=model))(params, X, y[:, 0])
     value = jax.jit(lambda p, x, t: nj.loss(p, x, t, model=model))(params, X, y)
     assert np.isfinite(float(value))
+
+
+# --- bad input, each kind found by trying what a new user would ---------------------------------
+
+
+def test_int64_labels_out_of_int32_range_are_refused_not_wrapped(good):
+    params, X, y = good
+    big = np.asarray(y, np.int64).copy()
+    big[0] = 2**31  # would wrap to a negative int32 if cast before the range check
+    with pytest.raises(nj.InputError, match=r"y: labels must lie in \[0, 3\).*2147483648"):
+        nj.loss(params, X, big)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda rows: rows * -1, r"must lie in \[0, 1\]"),
+        (lambda rows: rows * 2, r"must lie in \[0, 1\]"),
+        (lambda rows: rows * 0.5, "must sum to 1, row 0 sums to 0.5"),
+    ],
+    ids=["negative", "above-one", "not-summing-to-one"],
+)
+def test_one_hot_labels_must_be_distributions(good, change, match):
+    params, X, y = good
+    with pytest.raises(nj.InputError, match=f"y: .*one-hot.*{match}"):
+        nj.loss(params, X, change(np.eye(3)[np.asarray(y)]))
+    soft = 0.8 * np.eye(3)[np.asarray(y)] + 0.2 / 3  # label smoothing: a distribution, accepted
+    assert np.isfinite(float(nj.loss(params, X, soft)))
+
+
+@pytest.mark.parametrize("sizes", [(2, 2.9, 3), (2, "3", 3), (2, True, 3), "23"])
+def test_layer_sizes_must_be_integers(sizes):
+    with pytest.raises(nj.InputTypeError, match="sizes: expected"):
+        nj.init_params(jax.random.key(0), sizes)
+
+
+def test_parameters_with_nan_or_an_extra_key_are_refused(good):
+    params, X, y = good
+    bad = [dict(params[0], weights=params[0]["weights"].at[1, 2].set(jnp.inf)), params[1]]
+    with pytest.raises(nj.InputError, match=r"params\[0\]\['weights'\]: contains NaN or inf"):
+        nj.grad_manual(bad, X, y)
+    extra = [dict(params[0], momentum=0), params[1]]
+    with pytest.raises(nj.InputTypeError, match=r"params\[0\]: .* exactly the keys .*momentum"):
+        nj.forward(extra, X)
+    with pytest.raises(nj.InputError, match="scale: expected a finite number >= 0, got nan"):
+        nj.init_params(jax.random.key(0), (2, 3), scale=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda k: nj.init_params(k, (2, 3)),
+        lambda k: nj.make_spiral(k, 10, 3),
+        lambda k: nj.make_vertical(k, 10, 3),
+    ],
+    ids=["init_params", "make_spiral", "make_vertical"],
+)
+def test_a_non_key_is_named(call):
+    for bad in (0, "seed", np.zeros(3)):
+        with pytest.raises(nj.InputTypeError, match="key: expected a"):
+            call(bad)
+
+
+def test_searches_on_a_one_class_problem():
+    # One output unit: softmax is always 1, every loss is -log(1 - 1e-7), nothing improves
+    # after the first candidate; it used to crash with an IndexError.
+    nj.book_seed(0)
+    X, y = nj.vertical_data(10, 1)
+    floor = float(-np.log(np.float32(1 - 1e-7)))
+    for search in (nj.random_search, nj.hill_climb):
+        result = search(jax.random.key(0), X, y, (2, 3, 1), iterations=50)
+        assert float(result.loss) == pytest.approx(floor, rel=1e-6)
+        assert float(result.accuracy) == 1.0
+        assert list(result.improvements.iteration) == [0]
+
+
+def test_optax_optimizers_are_range_checked():
+    for bad in ({"learning_rate": -5.0}, {"learning_rate": float("nan")}, {"eps": -1e-8}):
+        with pytest.raises(nj.InputError, match=next(iter(bad))):
+            nj.get_optimizer("optax.adam", **bad)
+
+
+def test_a_directory_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(nj.CheckpointError, match="not a checkpoint file"):
+        nj.load_checkpoint(tmp_path, like={"params": [], "opt_state": None})
+
+
+def test_value_checks_under_the_callers_jit_run_under_checkify(good):
+    """Under a plain jax.jit the values are unknown while tracing (a label of -1 is not seen);
+    wrapped with checkify, the same checks raise."""
+    from jax.experimental import checkify
+
+    params, X, y = good
+    bad = np.asarray(y, np.int32).copy()
+    bad[0] = -1
+    jitted = jax.jit(lambda p, X, y: nj.loss(p, X, y))
+    assert np.isfinite(float(jitted(params, X, bad)))  # unchecked: documented
+    checked = checkify.checkify(jitted, errors=checkify.user_checks)
+    err, _ = checked(params, X, bad)
+    with pytest.raises(Exception, match=r"y: labels must lie in \[0, 3\)"):
+        err.throw()
+    err, _ = checked(params, X.at[0, 0].set(jnp.nan), y)
+    with pytest.raises(Exception, match="X: contains NaN or inf"):
+        err.throw()
+    err, value = checked(params, X, y)
+    err.throw()  # clean data: no error
+    assert float(value) == pytest.approx(float(nj.loss(params, X, y)), rel=1e-6)
