@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -19,6 +20,7 @@ from nnfs_jax.logs import FitHistory, History
 from nnfs_jax.step import Hyper, Step
 from nnfs_jax.sweeping import engine, grammar, plan, sharding
 from nnfs_jax.sweeping.results import SweepProgress, SweepResult, gather_params
+from nnfs_jax.sweeping.store import Store, fingerprint
 
 DIVERGE_ABOVE = 4.0  # a loss above this many times the first epoch's loss counts as diverged
 
@@ -78,6 +80,7 @@ def sweep(
     memory_budget: int = plan.DEFAULT_BUDGET,
     block: int | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> SweepResult:
     """Train every configuration of `axes` x `seeds` (`configurations`) on `data`.
 
@@ -94,7 +97,9 @@ def sweep(
     seeds: how many (0..n-1) or which; seed s gives the (init, data, training) keys
     `seed_keys(s)`. diverge_above: a loss NaN, inf, or above this many times the first epoch's
     counts as diverged (None or inf: only NaN and inf). memory_budget: bytes a chunk may hold;
-    larger sweeps run in chunks, with `progress(SweepProgress)` after each. block: models a
+    larger sweeps run in chunks, with `progress(SweepProgress)` after each. checkpoint_dir: a
+    folder where every finished chunk is saved (atomically); the same call again, after a
+    crash, loads them and trains only the rest (`sweeping.store`). block: models a
     device trains at once (default: 4 on a CPU, its whole share elsewhere).
     Returns a `SweepResult`; `result.replay(i)` trains configuration i alone.
     """
@@ -161,9 +166,22 @@ def sweep(
     params_out: list[Any] = [None] * n
     diverged_at, final = np.full(n, -1, np.int64), np.full((4, n), np.nan)
     columns = None
+    store = None
+    if checkpoint_dir is not None:
+        store = Store(checkpoint_dir, _fingerprint(run, validation), jax.process_index() == 0)
     for done, chunk in enumerate(chunks, start=1):
-        params, rows, diverged, finals = _run(run, chunk, validation)
         m, members = len(chunk.members), chunk.members
+        saved = None if store is None else store.load(done - 1, members)
+        if saved is None:
+            params, rows, diverged, finals = _run(run, chunk, validation)
+            trimmed = jax.tree.map(
+                lambda a, m=m: np.asarray(a)[:m], (params, rows, diverged, finals)
+            )
+            if store is not None:
+                store.save(done - 1, members, trimmed)
+        else:
+            trimmed = saved
+        params, rows, diverged, finals = trimmed
         if columns is None:
             columns = [np.full((n, r.shape[1]), np.nan, r.dtype) for r in rows]
         for column, r in zip(columns, rows, strict=True):
@@ -213,6 +231,21 @@ def sweep(
         spec=spec,
         chunks=len(chunks),
         chunk_size=max(c.size for c in chunks),
+    )
+
+
+def _fingerprint(run: Settings, validation: Any) -> str:
+    """Everything a sweep's numbers depend on (not how it is cut into chunks)."""
+    spec = run.spec
+    return fingerprint(
+        configs=run.configs,
+        model=repr(run.model),
+        activation=repr(run.activation),
+        optimizer=[spec.name, spec.defaults, repr(spec.given) if spec.factory is None else None],
+        settings=[run.batch_size, run.mini_batches, run.grad, run.shuffle, run.diverge_above],
+        epochs=[run.epochs, run.log_every],
+        data=[run.X, run.y, repr(run.X.dtype)],
+        validation=[] if validation is None else list(validation),
     )
 
 
