@@ -36,6 +36,7 @@ from nnfs_jax.data import (
     spiral_data,
     vertical_data,
 )
+from nnfs_jax.devices import use_cpu_cores
 from nnfs_jax.fitting import evaluate, fit, predict
 from nnfs_jax.heads import Head
 from nnfs_jax.images import (
@@ -154,6 +155,7 @@ __all__ = [
     "sweep",
     "train",
     "uniform",
+    "use_cpu_cores",
     "verdicts",
     "vertical_data",
 ]

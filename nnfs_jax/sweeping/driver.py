@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnfs_jax import checks, fitting, optim, runs, training
+from nnfs_jax import checks, devices, fitting, optim, runs, training
 from nnfs_jax import model as model_lib
 from nnfs_jax.kernels import dispatch
 from nnfs_jax.logs import FitHistory, History
@@ -166,6 +166,7 @@ def sweep(
     params_out: list[Any] = [None] * n
     diverged_at, final = np.full(n, -1, np.int64), np.full((4, n), np.nan)
     columns = None
+    devices.warn_if_one_cpu_device("sweep")
     store = None
     if checkpoint_dir is not None:
         store = Store(checkpoint_dir, _fingerprint(run, validation), jax.process_index() == 0)
