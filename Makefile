@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format bench docs experiments fashion-mnist clean
+.PHONY: demo test lint format bench docs experiments fashion-mnist gpu-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ docs: $(STAMP)
 	cp out/docs/e10_linear_regression/loss.png docs/linear_regression.png
 	cp out/docs/e11_regularization/decision_boundary.png docs/regularization.png
 	cp out/docs/sweep/sweep_heatmap.png docs/sweep_heatmap.png
+
+## gpu-check: on an accelerator, a subset of the tests and the W3/W4/W5/Fashion-MNIST timings
+## in one table (without one it says so and exits 0; needs JAX's CUDA build on a GPU machine)
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py
 
 ## fashion-mnist: install Debian's Fashion-MNIST files (optional, ~31 MB; needs root or sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz

@@ -70,3 +70,14 @@ def test_a_sweep_on_one_device_with_free_cores_hints_once():
 def test_join_checks_its_arguments(arguments, match):
     with pytest.raises(nj.InputError, match=match):
         devices.join(*arguments)
+
+
+def test_gpu_check_without_an_accelerator_says_so():
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("gpu-check: no accelerator: JAX sees only the CPU")
