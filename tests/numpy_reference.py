@@ -551,3 +551,73 @@ def book_network(params, X, y, activations, head, dropout=None, regularizers=Non
         dvalues = denses[i].dinputs
     grads = [{"weights": d.dweights, "biases": d.dbiases} for d in denses]
     return data_loss, regularization_loss, output, grads
+
+
+# --- round-off in document 002's training run --------------------------------------------------
+
+
+def spiral_sgd_losses(
+    params,
+    X,
+    y,
+    epochs,
+    dtype=np.float64,
+    rng=None,
+    fused=True,
+    libm_ulps=0,
+    learning_rate=1.0,
+    decay=0.0,
+):
+    """Document 002's loop (Dense -> ReLU -> Dense -> softmax + cross-entropy, full-batch SGD
+    at `learning_rate`, 1.0 there, with the book's `decay`), written with arrays: the loss
+    before each update, as float64.
+
+    Computes in `dtype`. For measuring round-off (see conftest.float32_allowance):
+    rng: a np.random.Generator; when given, the hidden units are put in a random order once and
+      the samples in a random order every epoch. The mathematics is the same, the sums (over
+      samples, over hidden units) are taken in other orders: one realisation of the dtype's
+      round-off, as another CPU's instructions or another compiler's order would give.
+    fused: the gradient at the logits (p - y) / n (the documents' rule); False chains the loss's
+      -y / p / n through the softmax Jacobian, p * (d - sum(d * p)), as jax.grad does.
+    libm_ulps: with `rng`, every exp and log result is also off by up to this many units of the
+      dtype's eps (uniformly at random), as another maths library's exp and log may be.
+    """
+    f = np.dtype(dtype).type
+    w1, b1, w2, b2 = (np.array(p[k], dtype) for p in params for k in ("weights", "biases"))
+    X, y, n = np.asarray(X, dtype), np.asarray(y, np.int64), len(y)
+    eps = np.finfo(dtype).eps
+
+    def libm(values):
+        if rng is None or not libm_ulps:
+            return values
+        return (values * (1 + libm_ulps * eps * rng.uniform(-1, 1, values.shape))).astype(dtype)
+
+    if rng is not None:
+        hidden = rng.permutation(w1.shape[1])
+        w1, b1, w2 = w1[:, hidden], b1[:, hidden], w2[hidden]
+    losses = []
+    for iteration in range(epochs):
+        order = np.arange(n) if rng is None else rng.permutation(n)
+        Xe, ye = X[order], y[order]
+        z1 = Xe @ w1 + b1
+        a1 = np.maximum(0, z1)
+        z2 = a1 @ w2 + b2
+        exp_values = libm(np.exp(z2 - np.max(z2, axis=1, keepdims=True)))
+        p = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+        clipped = np.clip(p, f(1e-7), f(1 - 1e-7))
+        losses.append(float(np.mean(libm(-np.log(clipped[np.arange(n), ye])))))
+        if fused:
+            dz2 = p.copy()
+            dz2[np.arange(n), ye] -= 1
+            dz2 = dz2 / f(n)
+        else:
+            dp = -np.eye(p.shape[1], dtype=dtype)[ye] / clipped / f(n)
+            dz2 = p * (dp - np.sum(dp * p, axis=1, keepdims=True))
+        da1 = dz2 @ w2.T
+        da1[z1 <= 0] = 0
+        rate = f(learning_rate * (1.0 / (1.0 + decay * iteration)))  # the book's float64 rate
+        w2 -= rate * (a1.T @ dz2)
+        b2 -= rate * np.sum(dz2, axis=0, keepdims=True)
+        w1 -= rate * (Xe.T @ da1)
+        b1 -= rate * np.sum(da1, axis=0, keepdims=True)
+    return np.array(losses)

@@ -37,11 +37,26 @@ def case(sizes, seed=0, samples=40, dtype=jnp.float64):
 
 
 def max_rel(a, b):
-    """Largest leaf-wise relative error (relative to each leaf's largest entry)."""
-    return max(
-        float(jnp.max(jnp.abs(x - z)) / jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(z))))
-        for x, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    )
+    """Largest leaf-wise relative error (relative to each leaf's largest entry), NaN when any
+    entry of either tree is NaN or inf. NumPy's max propagates NaN; Python's `max` over floats
+    would drop it unless it came first (`max(1.0, nan) == 1.0`)."""
+    errors = []
+    for x, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        x, z = np.asarray(x, np.float64), np.asarray(z, np.float64)
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, as wanted
+            diff = np.max(np.abs(x - z))
+            scale = np.maximum(np.max(np.abs(x)), np.max(np.abs(z)))  # NaN stays NaN
+            errors.append(diff / scale if scale > 0 else diff)  # both all zero: 0
+    return float(np.max(np.array(errors)))
+
+
+def assert_within(value, tolerance, what=""):
+    """`value <= tolerance` and finite: a NaN or inf error never passes."""
+    assert np.isfinite(value) and value <= tolerance, f"{what}: error {value} > {tolerance}"
+
+
+def assert_max_rel(a, b, tolerance):
+    assert_within(max_rel(a, b), tolerance, "max_rel")
 
 
 @pytest.mark.parametrize(
@@ -58,9 +73,9 @@ def test_manual_equals_autodiff_and_numerical_float64(x64, sizes, activation):
     autodiff = nj.grad_autodiff(params, X, y, activation)
     numerical = nj.grad_numerical(params, X, y, activation=activation)
     assert jax.tree.structure(manual) == jax.tree.structure(params)
-    assert max_rel(manual, autodiff) <= 1e-12
-    assert max_rel(manual, numerical) <= 1e-6
-    assert max_rel(autodiff, numerical) <= 1e-6
+    assert_max_rel(manual, autodiff, 1e-12)
+    assert_max_rel(manual, numerical, 1e-6)
+    assert_max_rel(autodiff, numerical, 1e-6)
 
 
 @pytest.mark.parametrize("sizes", NETWORKS[1:3], ids=lambda s: "-".join(map(str, s)))
@@ -78,14 +93,14 @@ def test_unfused_jacobian_route_equals_fused(x64):
     params, X, y = case((2, 8, 3), seed=2)
     fused = nj.grad_manual(params, X, y)
     chained = nj.grad_manual(params, X, y, fused=False)
-    assert max_rel(fused, chained) <= 1e-12
+    assert_max_rel(fused, chained, 1e-12)
 
 
 def test_one_hot_labels_give_the_same_gradients(x64):
     params, X, y = case((2, 8, 3), seed=3)
     one_hot = jnp.eye(3)[y]
-    assert max_rel(nj.grad_manual(params, X, y), nj.grad_manual(params, X, one_hot)) == 0.0
-    assert max_rel(nj.grad_autodiff(params, X, y), nj.grad_autodiff(params, X, one_hot)) <= 1e-15
+    assert_max_rel(nj.grad_manual(params, X, y), nj.grad_manual(params, X, one_hot), 0.0)
+    assert_max_rel(nj.grad_autodiff(params, X, y), nj.grad_autodiff(params, X, one_hot), 1e-15)
 
 
 def test_jax_check_grads_on_the_loss(x64):
@@ -99,9 +114,47 @@ def test_jax_check_grads_on_the_loss(x64):
 def test_all_three_are_jittable(x64):
     params, X, y = case((2, 8, 3), seed=6)
     for fn in (nj.grad_manual, nj.grad_autodiff, nj.grad_numerical):
-        assert max_rel(jax.jit(fn)(params, X, y), fn(params, X, y)) <= 1e-14
+        assert_max_rel(jax.jit(fn)(params, X, y), fn(params, X, y), 1e-14)
     report = jax.jit(nj.compare_gradients)(params, X, y)
-    assert float(report.errors["dense1.weights"]["manual_vs_autodiff"]["max_rel"]) <= 1e-12
+    for leaf, pairs in report.errors.items():
+        assert_within(float(pairs["manual_vs_autodiff"]["max_rel"]), 1e-12, leaf)
+        assert_within(float(pairs["manual_vs_numerical"]["max_rel"]), 1e-6, leaf)
+
+
+def test_max_rel_fails_on_a_nan_or_inf_gradient(x64):
+    """The helper cannot pass a broken gradient: a NaN or inf in any leaf, first or last (where
+    Python's `max` over the leaves' errors would have dropped it), fails the comparison."""
+    params, X, y = case((2, 8, 3))
+    grads = nj.grad_manual(params, X, y)
+    assert_max_rel(grads, grads, 0.0)
+    leaves, treedef = jax.tree.flatten(grads)
+    for index in (0, len(leaves) - 1):
+        for bad_value in (np.nan, np.inf):
+            broken = list(leaves)
+            broken[index] = broken[index].at[0, 0].set(bad_value)
+            bad = jax.tree.unflatten(treedef, broken)
+            assert not np.isfinite(max_rel(bad, grads)) and not np.isfinite(max_rel(grads, bad))
+            with pytest.raises(AssertionError):
+                assert_max_rel(bad, grads, 1e-6)
+            with pytest.raises(AssertionError):
+                assert_max_rel(grads, bad, 1e-6)
+
+
+def test_the_report_does_not_hide_nan(x64):
+    """Weights of a run that blew up (finite, 1e200) overflow the logits to inf and the
+    softmax to NaN, so every gradient is NaN; the report's errors must say so (NaN or inf,
+    never 0), or an assertion `max_rel <= tol` on a report would pass on a broken gradient."""
+    params, X, y = case((2, 8, 3))
+    params = [{k: v * 1e200 if k == "weights" else v for k, v in p.items()} for p in params]
+    assert np.isnan(float(nj.loss(params, X, y)))
+    report = nj.compare_gradients(params, X, y)
+    for leaf, pairs in report.errors.items():
+        for pair, errors in pairs.items():
+            for name, value in errors.items():
+                assert not np.isfinite(float(value)), (
+                    f"library bug: compare_gradients reports {name} = {float(value)} for "
+                    f"{leaf} {pair} with NaN gradients (expected NaN or inf)"
+                )
 
 
 def test_numerical_is_blocked_and_independent_of_block_size(x64):
@@ -109,7 +162,7 @@ def test_numerical_is_blocked_and_independent_of_block_size(x64):
     a = nj.grad_numerical(params, X, y, batch_size=1)
     b = nj.grad_numerical(params, X, y, batch_size=1000)
     # vmapped and single evaluations may sum in another order: loss round-off (~1e-16) / h
-    assert max_rel(a, b) <= 1e-8
+    assert_max_rel(a, b, 1e-8)
 
 
 def test_float32_is_the_default_dtype():
@@ -155,13 +208,14 @@ def test_relu_at_zero_on_the_documents_data_float64(x64):
     params, X, y = documents_setup(jnp.float64)
     manual = nj.grad_manual(params, X, y)
     # dense2.biases sums 300 terms of size ~1/300 to ~5e-5: cancellation costs ~1e4 x eps.
-    assert max_rel(manual, nj.grad_autodiff(params, X, y)) <= 1e-11
+    assert_max_rel(manual, nj.grad_autodiff(params, X, y), 1e-11)
 
     X, y = X[:5], y[:5]
     manual = nj.grad_manual(params, X, y)
-    assert max_rel(manual, relu_autodiff_with(layers.relu, params, X, y)) <= 1e-12
+    assert_max_rel(manual, relu_autodiff_with(layers.relu, params, X, y), 1e-12)
     tie_half = relu_autodiff_with(lambda x: jnp.maximum(0.0, x), params, X, y)
-    assert max_rel(manual, tie_half) > 0.01
+    error = max_rel(manual, tie_half)
+    assert np.isfinite(error) and error > 0.01, error
 
 
 def test_report_counts_kinks_on_the_documents_data():
@@ -184,9 +238,11 @@ def test_saturated_probabilities_split_autodiff_from_fused(x64):
     y = jnp.asarray([1, 0])  # sample 0: p(class 1) = e^-80, far below the clip
     manual = nj.grad_manual(params, X, y)
     autodiff = nj.grad_autodiff(params, X, y)
-    # sample 1 alone, since sample 0 contributes nothing to the clipped loss's gradient
-    probs = layers.softmax(X[1:] @ params[0]["weights"])
-    expected = X[1:].T @ ((probs - jnp.asarray([[1.0, 0.0]])) / 2)
+    # sample 1 alone, since sample 0 contributes nothing to the clipped loss's gradient: by
+    # hand in NumPy, logits z = 0.01 * (40, -40), p = softmax(z), dL/dW = x (p - y) / 2
+    z = 0.01 * np.array([[40.0, -40.0]])
+    probs = np.exp(z) / np.sum(np.exp(z))
+    expected = 0.01 * (probs - np.array([[1.0, 0.0]])) / 2
     np.testing.assert_allclose(autodiff[0]["weights"], expected, rtol=1e-12)
     assert float(jnp.max(jnp.abs(manual[0]["weights"] - autodiff[0]["weights"]))) > 0.4
     assert int(nj.compare_gradients(params, X, y).saturated) == 1

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import importlib.util
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,18 +19,39 @@ from PIL import Image
 
 from nnfs_jax import images
 
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+# Where the library looks when no path is given: $NNFS_JAX_FASHION_MNIST, else Debian's folder.
+FASHION_DIR = Path(
+    os.environ.get(images.FASHION_MNIST_ENV) or images.FASHION_MNIST_DIR
+).expanduser()
 FASHION_NAMES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
-HAVE_FASHION = all((FASHION_DIR / f"{name}.gz").is_file() for name in FASHION_NAMES)
+
+
+def fashion_file(name: str) -> Path | None:
+    """The installed file `name` in FASHION_DIR, raw or gzipped (the raw one first, as the
+    library takes it); None if neither is there."""
+    for candidate in (FASHION_DIR / name, FASHION_DIR / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def fashion_bytes(name: str) -> bytes:
+    """The decompressed IDX bytes of the installed file `name`."""
+    path = fashion_file(name)
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+HAVE_FASHION = all(fashion_file(name) is not None for name in FASHION_NAMES)
 needs_fashion = pytest.mark.skipif(
     not HAVE_FASHION,
-    reason=f"Fashion-MNIST not installed in {FASHION_DIR}: "
-    "sudo apt-get install dataset-fashion-mnist",
+    reason=f"Fashion-MNIST not installed in {FASHION_DIR} (${images.FASHION_MNIST_ENV} or "
+    f"{images.FASHION_MNIST_DIR}): sudo apt-get install dataset-fashion-mnist",
 )
 needs_sklearn = pytest.mark.skipif(
     importlib.util.find_spec("sklearn") is None,
@@ -276,12 +298,7 @@ def test_fashion_mnist_missing_files_say_how_to_install(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def fashion():
-    mp = pytest.MonkeyPatch()
-    mp.delenv(images.FASHION_MNIST_ENV, raising=False)  # the default folder, as installed
-    try:
-        yield images.load_fashion_mnist()
-    finally:
-        mp.undo()
+    return images.load_fashion_mnist(FASHION_DIR)  # where it is installed (either route)
 
 
 @needs_fashion
@@ -308,7 +325,7 @@ def test_fashion_mnist_raw_pixels_and_the_book_scaling(fashion):
     np.testing.assert_array_equal(book_scale(X_test_raw), fashion[2])
     np.testing.assert_array_equal(y, fashion[1])
     # read_idx gives the same arrays file by file.
-    t10k_images = images.read_idx(FASHION_DIR / "t10k-images-idx3-ubyte.gz")
+    t10k_images = images.read_idx(fashion_file("t10k-images-idx3-ubyte"))
     np.testing.assert_array_equal(t10k_images, X_test_raw)
 
 
@@ -316,7 +333,7 @@ def test_fashion_mnist_raw_pixels_and_the_book_scaling(fashion):
 def test_fashion_mnist_checksums_are_of_the_installed_files():
     # The constants are hashes of the decompressed IDX bytes, computed here independently.
     for name in FASHION_NAMES:
-        data = gzip.decompress((FASHION_DIR / f"{name}.gz").read_bytes())
+        data = fashion_bytes(name)
         assert hashlib.sha256(data).hexdigest() == images.FASHION_MNIST_SHA256[name]
 
 
@@ -324,8 +341,9 @@ def test_fashion_mnist_checksums_are_of_the_installed_files():
 def fashion_copy(tmp_path):
     """A folder with links to three installed files and a raw, writable copy of the fourth."""
     for name in FASHION_NAMES[:3]:
-        (tmp_path / f"{name}.gz").symlink_to(FASHION_DIR / f"{name}.gz")
-    labels = gzip.decompress((FASHION_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+        installed = fashion_file(name)
+        (tmp_path / installed.name).symlink_to(installed)
+    labels = fashion_bytes("t10k-labels-idx1-ubyte")
     copy = write(tmp_path / "t10k-labels-idx1-ubyte", labels)
     return tmp_path, copy
 

@@ -335,22 +335,29 @@ DROPOUT_CASES = [((1, 1), 0.5), ((7, 5), 0.1), ((7, 5), 0.0), ((32, 64), 0.3), (
 
 @pytest.mark.parametrize(("shape", "rate"), DROPOUT_CASES)
 def test_dropout_forward_backward(dtype, shape, rate):
+    """The book's Layer_Dropout on the same keep pattern, read back from nnfs_jax's output (an
+    input is nonzero, so its output is 0 exactly where the unit was dropped): the reference
+    scales the kept units by 1 / (1 - rate) and back-propagates itself, whatever way the
+    pattern was drawn. How it is drawn: test_model.py's documented-scheme test; its
+    statistics: test_dropout_statistics."""
     key = jax.random.key(int(100 * rate))
     inputs, _, _, dvalues = draws(shape[0], shape[0], shape[1], shape[1], dtype)
-    # The book's Layer_Dropout, drawing from a stand-in for np.random that returns the keep
-    # pattern jax.random.bernoulli gives for this key: the same mask on both sides.
-    keep = np.asarray(jax.random.bernoulli(key, 1 - rate, shape))
+    assert np.all(inputs != 0)
+    out = layers.dropout(inputs, key, rate)
+    keep = np.asarray(out) != 0
+    if rate == 0:
+        assert keep.all()
     reference = ref.Layer_Dropout(rate, ref.FixedBinomial(keep))
     reference.forward(inputs.astype(np.float64))
     reference.backward(dvalues.astype(np.float64))
 
-    out = layers.dropout(inputs, key, rate)
     mask = layers.dropout_mask(key, rate, shape, dtype)
     dinputs = layers.dropout_backward(dvalues, mask)
     assert out.dtype == dtype and mask.dtype == dtype and dinputs.dtype == dtype
     np.testing.assert_allclose(mask, reference.binary_mask, **tolerance(dtype))
     np.testing.assert_allclose(out, reference.output, **tolerance(dtype))
     np.testing.assert_allclose(dinputs, reference.dinputs, **tolerance(dtype))
+    assert np.all(np.asarray(dinputs)[~keep] == 0)  # a dropped unit passes no gradient
     # the backward is the vjp of the forward for a fixed key
     _, vjp = jax.vjp(lambda x: layers.dropout(x, key, rate), jnp.asarray(inputs))
     np.testing.assert_allclose(vjp(jnp.asarray(dvalues))[0], dinputs, **tolerance(dtype))

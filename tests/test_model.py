@@ -74,20 +74,26 @@ def numpy_tree(tree):
     return jax.tree.map(np.asarray, tree)
 
 
+def keeps_of(params, X, y, model, key):
+    """The 0/1 keep pattern of each hidden layer's dropout, read back from the masks nnfs_jax
+    applies for `key` (model.validate draws them; model_forward and the gradients use them).
+    How they are drawn is checked once, in test_dropout_masks_follow_the_documented_scheme;
+    here only that each is 0 or exactly 1 / (1 - rate), the book's binary_mask."""
+    _, _, _, masks = model_lib.validate(params, X, y, model, key, training=True)
+    keeps = []
+    for mask, rate in zip(masks, model.dropout, strict=True):
+        mask = np.asarray(mask)
+        keep = mask != 0
+        np.testing.assert_array_equal(mask[keep], 1 / (1 - rate))
+        keeps.append(keep)
+    return keeps
+
+
 def reference(params, X, y, model, key=None):
     """The book's classes run on the same arrays. With dropout (`key`), their
-    np.random.binomial draws are the keep patterns nnfs_jax documents: hidden layer i keeps a
-    unit where jax.random.bernoulli(fold_in(key, i), 1 - rate) is true."""
-    keeps = None
-    if key is not None:
-        keeps = [
-            np.asarray(
-                jax.random.bernoulli(
-                    jax.random.fold_in(key, i), 1 - rate, (X.shape[0], layer["weights"].shape[1])
-                )
-            )
-            for i, (layer, rate) in enumerate(zip(params[:-1], model.dropout, strict=True))
-        ]
+    np.random.binomial draws are the 0/1 patterns of nnfs_jax's masks (`keeps_of`): the book's
+    Layer_Dropout then scales and back-propagates them itself."""
+    keeps = None if key is None else keeps_of(params, X, y, model, key)
     regularizers = [{name: getattr(r, name) for name in vars(r)} for r in model.regularizers]
     return ref.book_network(
         numpy_tree(params),
@@ -102,11 +108,26 @@ def reference(params, X, y, model, key=None):
 
 
 def max_rel(a, b):
-    """Largest leaf-wise relative error (relative to each leaf's largest entry)."""
-    return max(
-        float(jnp.max(jnp.abs(x - z)) / jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(z))))
-        for x, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    )
+    """Largest leaf-wise relative error (relative to each leaf's largest entry), NaN when any
+    entry of either tree is NaN or inf. NumPy's max propagates NaN; Python's `max` over floats
+    would drop it unless it came first (`max(1.0, nan) == 1.0`)."""
+    errors = []
+    for x, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        x, z = np.asarray(x, np.float64), np.asarray(z, np.float64)
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, as wanted
+            diff = np.max(np.abs(x - z))
+            scale = np.maximum(np.max(np.abs(x)), np.max(np.abs(z)))  # NaN stays NaN
+            errors.append(diff / scale if scale > 0 else diff)  # both all zero: 0
+    return float(np.max(np.array(errors)))
+
+
+def assert_within(value, tolerance, what=""):
+    """`value <= tolerance` and finite: a NaN or inf error never passes."""
+    assert np.isfinite(value) and value <= tolerance, f"{what}: error {value} > {tolerance}"
+
+
+def assert_max_rel(a, b, tolerance):
+    assert_within(max_rel(a, b), tolerance, "max_rel")
 
 
 # --- the spec ---------------------------------------------------------------------------------
@@ -181,6 +202,38 @@ def test_dropout_only_in_training(x64):
     assert not np.allclose(trained, other)
 
 
+def test_dropout_masks_follow_the_documented_scheme(x64):
+    """The one test of how the masks are drawn (elsewhere the 0/1 patterns are read back from
+    nnfs_jax and checked through the book's classes and by their statistics): hidden layer i
+    keeps a unit where jax.random.bernoulli(fold_in(key, i), 1 - rate, (samples, units)) is
+    true, as network.dropout_masks documents, and its binary_mask is then 1 / (1 - rate)."""
+    params, X, y, model = case("sigmoid", 3, "dropout")
+    _, _, _, masks = model_lib.validate(params, X, y, model, KEY, training=True)
+    for i, (mask, layer, rate) in enumerate(zip(masks, params[:-1], model.dropout, strict=True)):
+        shape = (SAMPLES, layer["weights"].shape[1])
+        keep = np.asarray(jax.random.bernoulli(jax.random.fold_in(KEY, i), 1 - rate, shape))
+        np.testing.assert_array_equal(mask, keep / (1 - rate))
+
+
+def test_max_rel_fails_on_a_nan_or_inf_gradient(x64):
+    """The helper cannot pass a broken gradient: a NaN or inf in any leaf, first or last (where
+    Python's `max` over the leaves' errors would have dropped it), fails the comparison."""
+    params, X, y, model = case("sigmoid", 2)
+    grads = nj.grad_manual(params, X, y, model=model)
+    assert_max_rel(grads, grads, 0.0)
+    leaves, treedef = jax.tree.flatten(grads)
+    for index in (0, len(leaves) - 1):
+        for bad_value in (np.nan, np.inf):
+            broken = list(leaves)
+            broken[index] = broken[index].at[0, 0].set(bad_value)
+            bad = jax.tree.unflatten(treedef, broken)
+            assert not np.isfinite(max_rel(bad, grads)) and not np.isfinite(max_rel(grads, bad))
+            with pytest.raises(AssertionError):
+                assert_max_rel(bad, grads, 1e-6)
+            with pytest.raises(AssertionError):
+                assert_max_rel(grads, bad, 1e-6)
+
+
 def test_predictions_and_accuracy_per_head(x64):
     for head in HEADS:
         params, X, y, model = case(head, 2, seed=2)
@@ -233,12 +286,10 @@ def test_sigmoid_accepts_one_dimensional_labels_for_one_output(x64):
     assert float(nj.loss(params, X, y, model=model)) == float(
         nj.loss(params, X, column, model=model)
     )
-    assert (
-        max_rel(
-            nj.grad_manual(params, X, y, model=model),
-            nj.grad_manual(params, X, column, model=model),
-        )
-        == 0.0
+    assert_max_rel(
+        nj.grad_manual(params, X, y, model=model),
+        nj.grad_manual(params, X, column, model=model),
+        0.0,
     )
     assert float(model_lib.model_accuracy(params, X, y, model)) == float(
         model_lib.model_accuracy(params, X, column, model)
@@ -269,9 +320,9 @@ def test_three_way_gradients(x64, head, n_layers, config):
     autodiff = nj.grad_autodiff(params, X, y, model=model, key=key)
     numerical = nj.grad_numerical(params, X, y, model=model, key=key)
     assert jax.tree.structure(manual) == jax.tree.structure(params)
-    assert max_rel(manual, autodiff) <= 1e-10
-    assert max_rel(manual, numerical) <= 1e-6
-    assert max_rel(autodiff, numerical) <= 1e-6
+    assert_max_rel(manual, autodiff, 1e-10)
+    assert_max_rel(manual, numerical, 1e-6)
+    assert_max_rel(autodiff, numerical, 1e-6)
 
 
 @pytest.mark.parametrize("head", HEADS)
@@ -291,23 +342,25 @@ def test_the_report_with_a_model(x64, head):
     )
     report = nj.compare_gradients(params, X, y, model=model, key=KEY)
     grads = report.gradients
-    assert max_rel(grads["manual"], grads["autodiff"]) <= 1e-10
-    assert max_rel(grads["manual"], grads["numerical"]) <= 1e-6
-    worst = max(float(e["max_rel"]) for pairs in report.errors.values() for e in pairs.values())
-    assert worst <= 1e-6
+    assert_max_rel(grads["manual"], grads["autodiff"], 1e-10)
+    assert_max_rel(grads["manual"], grads["numerical"], 1e-6)
+    # np.max propagates a NaN (Python's max would drop one that is not first)
+    errors = [float(e["max_rel"]) for pairs in report.errors.values() for e in pairs.values()]
+    assert_within(np.max(np.array(errors)), 1e-6, "the report's worst max_rel")
     assert int(report.kinks) == 0 and int(report.saturated) == 0
     if head == "sigmoid":  # the same masks as the entry points (one head: each compiles)
         manual = nj.grad_manual(params, X, y, model=model, key=KEY)
-        assert max_rel(manual, grads["manual"]) <= 1e-14
+        assert_max_rel(manual, grads["manual"], 1e-14)
     assert "dense3.biases" in nj.format_comparison(report)
 
 
 def test_the_gradient_is_of_loss_with_the_same_model_and_key(x64):
     params, X, y, model = case("sigmoid", 3, "dropout", seed=3)
     direct = jax.grad(lambda p: nj.loss(p, X, y, model=model, key=KEY))(params)
-    assert max_rel(direct, nj.grad_autodiff(params, X, y, model=model, key=KEY)) <= 1e-14
+    assert_max_rel(direct, nj.grad_autodiff(params, X, y, model=model, key=KEY), 1e-14)
     other_key = nj.grad_autodiff(params, X, y, model=model, key=jax.random.key(8))
-    assert max_rel(direct, other_key) > 1e-3
+    error = max_rel(direct, other_key)
+    assert np.isfinite(error) and error > 1e-3, error
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -335,9 +388,10 @@ def test_the_books_mae_network_gradient_is_not_the_gradient(x64):
     params, X, y, model = case("linear_mae", 2, seed=6)
     _, _, _, book = reference(params, X, y, model)
     autodiff = nj.grad_autodiff(params, X, y, model=model)
-    assert max_rel(nj.grad_manual(params, X, y, model=model), autodiff) <= 1e-12
-    assert max_rel(numpy_tree(book), jax.tree.map(lambda g: -g, autodiff)) <= 1e-12
-    assert max_rel(numpy_tree(book), autodiff) == pytest.approx(2.0)
+    assert_max_rel(nj.grad_manual(params, X, y, model=model), autodiff, 1e-12)
+    assert_max_rel(numpy_tree(book), jax.tree.map(lambda g: -g, autodiff), 1e-12)
+    error = max_rel(numpy_tree(book), autodiff)
+    assert np.isfinite(error) and error == pytest.approx(2.0)
 
 
 def test_l1_at_exactly_zero_in_a_network(x64):
@@ -348,7 +402,7 @@ def test_l1_at_exactly_zero_in_a_network(x64):
     model = make_model(2, head="linear_mse", bias_regularizer_l1=0.1)
     report = nj.compare_gradients(params, X, y, model=model)
     manual, autodiff, numerical = (report.gradients[k] for k in ("manual", "autodiff", "numerical"))
-    assert max_rel(manual, autodiff) <= 1e-12
+    assert_max_rel(manual, autodiff, 1e-12)
     for m, n in zip(manual, numerical, strict=True):
         np.testing.assert_allclose(m["weights"], n["weights"], rtol=1e-6, atol=1e-9)
         # every bias sits at the kink: the difference is exactly l1 = 0.1 (to FD accuracy)
@@ -384,13 +438,12 @@ def test_softmax_head_fused_and_jacobian_routes_and_the_classifier(x64):
     params, X, y, model = case("softmax", 3, seed=8)
     activation = model.activations
     classifier = nj.grad_manual(params, X, y, activation)
-    assert max_rel(nj.grad_manual(params, X, y, model=model), classifier) == 0.0
-    assert max_rel(nj.grad_manual(params, X, y, model=model, fused=False), classifier) <= 1e-12
-    assert (
-        max_rel(
-            nj.grad_autodiff(params, X, y, model=model), nj.grad_autodiff(params, X, y, activation)
-        )
-        <= 1e-15
+    assert_max_rel(nj.grad_manual(params, X, y, model=model), classifier, 0.0)
+    assert_max_rel(nj.grad_manual(params, X, y, model=model, fused=False), classifier, 1e-12)
+    assert_max_rel(
+        nj.grad_autodiff(params, X, y, model=model),
+        nj.grad_autodiff(params, X, y, activation),
+        1e-15,
     )
     assert float(nj.loss(params, X, y, model=model)) == float(nj.loss(params, X, y, activation))
 
@@ -400,4 +453,4 @@ def test_float32_model_gradients():
     manual = nj.grad_manual(params, X, y, model=model, key=KEY)
     autodiff = nj.grad_autodiff(params, X, y, model=model, key=KEY)
     assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(manual))
-    assert max_rel(manual, autodiff) <= 1e-5
+    assert_max_rel(manual, autodiff, 1e-5)

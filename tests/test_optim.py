@@ -606,12 +606,38 @@ def test_hyperparameter_of_the_wrong_type(value):
         optim.sgd(learning_rate=value)
 
 
-def test_boundary_values_are_accepted():
-    optim.sgd(learning_rate=0.0, decay=0.0, momentum=0.0)
-    optim.sgd(learning_rate=3, decay=1e9, momentum=0.999)
-    optim.rmsprop(rho=0.0, epsilon=1e-30)
-    optim.adagrad(learning_rate=jnp.asarray(0.5), epsilon=np.float32(1e-7))
-    optim.adam(beta_1=0.0, beta_2=0.0)
+BOUNDARY_CASES = [
+    ("sgd", {"learning_rate": 0.0, "decay": 0.0, "momentum": 0.0}),
+    ("sgd", {"learning_rate": 3, "decay": 1e9, "momentum": 0.999}),
+    ("rmsprop", {"rho": 0.0, "epsilon": 1e-30}),
+    ("adagrad", {"learning_rate": jnp.asarray(0.5), "epsilon": np.float32(1e-7)}),
+    ("adam", {"beta_1": 0.0, "beta_2": 0.0}),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "hyperparameters"),
+    BOUNDARY_CASES,
+    ids=[name + "".join(f"-{k}" for k in hp) for name, hp in BOUNDARY_CASES],
+)
+def test_boundary_values_are_accepted(x64, name, hyperparameters):
+    """Values at the edge of each range (and arrays or NumPy scalars for numbers) build an
+    optimizer whose steps are the book's class's with the same values (as Python floats)."""
+    optimizer = getattr(optim, name)(**hyperparameters)
+    steps = 3
+    book = {k: float(v) for k, v in hyperparameters.items()}
+    expected, _ = reference_training(name, book, steps=steps)
+    params = jax.tree.map(jnp.asarray, initial_params())
+    state = optimizer.init(params)
+    for step in range(steps):
+        grads = jax.tree.map(jnp.asarray, reference_grads(params))
+        updates, state = optimizer.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        assert_tree_close(params, expected[step], 1e-12, f"{name} step {step}")
+    if book.get("learning_rate") == 0.0:  # no step moves anything
+        start = jax.tree.leaves(initial_params())
+        for got, want in zip(jax.tree.leaves(params), start, strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_traced_hyperparameters_are_not_range_checked():

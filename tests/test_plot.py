@@ -324,6 +324,8 @@ def test_sweep_figures_skip_the_boundary_of_other_heads(tmp_path):
     )
     paths = plot.sweep_figures(result, tmp_path)
     assert [p.name for p in paths] == ["sweep_heatmap.png", "sweep_curves.png"]
+    for path in paths:
+        assert_png(path, tmp_path / path.name)
     with pytest.raises(ValueError, match="metric"):  # no validation data in this sweep
         plot.sweep_figures(result, tmp_path / "v", metric="final_validation_accuracy")
     assert not (tmp_path / "v").exists()

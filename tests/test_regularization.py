@@ -96,9 +96,22 @@ def test_l1_at_exactly_zero_is_plus_one_as_in_the_book(x64):
     np.testing.assert_array_equal(autodiff["weights"], manual.dweights)
     np.testing.assert_array_equal(autodiff["biases"], manual.dbiases)
 
+    # The central difference of the library's loss at each weight: at the two zeros |+h| and
+    # |-h| are equal, so the two losses are the same sum and the difference is exactly 0; away
+    # from the kink it is the slope, 0.1 * sign(w), to round-off (~1e-17 of a loss of 0.25,
+    # over 2h = 2e-6: ~1e-11).
     h = 1e-6
-    central = (0.1 * abs(h) - 0.1 * abs(-h)) / (2 * h)
-    assert central == 0.0
+    for index, slope in ((0, 0.0), (1, 0.0), (2, 0.1), (3, -0.1)):
+        plus, minus = (
+            {"weights": w.at[0, index].add(step), "biases": layer["biases"]} for step in (h, -h)
+        )
+        central = (
+            regularization.regularization_loss(plus, regularizer)
+            - regularization.regularization_loss(minus, regularizer)
+        ) / (2 * h)
+        assert float(central) == pytest.approx(slope, abs=1e-9), index
+        if slope == 0.0:
+            assert float(central) == 0.0, index
 
 
 def test_zero_strengths_add_nothing(x64):

@@ -445,7 +445,17 @@ def test_hill_climb_equals_the_documents_loop_float64(x64, vertical):
     start, noise = search.climb_draws(key, sizes, iterations)
     start = to_numpy(start)
     assert np.all(start[0]["biases"] == 0) and np.all(start[1]["biases"] == 0)
-    np.testing.assert_allclose(np.std(start[0]["weights"]), 0.01, rtol=0.9)
+    # The documents' scales: start weights 0.01 * randn, noise 0.05 * randn on every
+    # parameter. For n draws of s * N(0, 1), mean(w**2) / s**2 is chi-square(n) / n; each check
+    # below fails with probability 2e-6 at the right scale. The 15 start weights catch a scale
+    # off by 3x or more (0.1, 0.001); the 210,000 noise draws pin 0.05 to within 1%.
+    for draws, scale in (
+        (np.concatenate([layer["weights"].ravel() for layer in start]), 0.01),  # n = 15
+        (np.concatenate([leaf.ravel() for leaf in jax.tree.leaves(to_numpy(noise))]), 0.05),
+    ):
+        n = draws.size
+        low, high = stats.chi2.ppf(1e-6, n) / n, stats.chi2.isf(1e-6, n) / n
+        assert low < np.mean(draws.astype(np.float64) ** 2) / scale**2 < high, (n, scale)
     expected, best = doc_hill_climb(start, unstack(to_numpy(noise), iterations), X, y)
     assert 100 < len(expected) < iterations // 2  # both kept and reverted steps
     assert expected[-1][0] >= 9 * climb.CHUNK

@@ -9,7 +9,9 @@ import textwrap
 
 import jax
 import numpy as np
+import numpy_reference as ref
 import pytest
+from conftest import ULP
 
 import nnfs_jax as nj
 from nnfs_jax import optim, plot
@@ -30,9 +32,10 @@ def spiral(dtype=np.float32, samples=30):
     return X.astype(dtype), y
 
 
-def assert_trajectories_equal_train(result, indices, tolerance, through, accuracy=None):
+def assert_trajectories_equal_train(result, indices, tolerance, through, near_tie=None):
     """Configuration i's logged losses equal `train`'s on `result.setup(i)` through epoch
-    `through`, and its learning rates; with `accuracy`, its final accuracy to that."""
+    `through`, and its learning rates; with `near_tie`, its final accuracy too, but for the
+    samples whose two largest probabilities are closer than that (round-off may flip them)."""
     for i in indices:
         params, X, y, optimizer = result.setup(i)
         final, history = train(
@@ -45,9 +48,12 @@ def assert_trajectories_equal_train(result, indices, tolerance, through, accurac
         np.testing.assert_allclose(
             result.history.learning_rate[i], history.learning_rate, rtol=1e-6
         )
-        if accuracy is not None:
-            final_accuracy = float(nj.accuracy(nj.forward(final, X), y))
-            assert abs(final_accuracy - result.final_accuracy[i]) <= accuracy
+        if near_tie is not None:
+            probs = np.asarray(nj.forward(final, X))
+            top = np.sort(probs, axis=1)[:, -2:]
+            flips = np.sum(top[:, 1] - top[:, 0] < near_tie)
+            final_accuracy = np.mean(np.argmax(probs, axis=1) == np.asarray(y))
+            assert abs(final_accuracy - result.final_accuracy[i]) <= (flips + 1e-3) / len(y)
 
 
 def test_float64_trajectories_equal_train_through_epoch_500(x64):
@@ -72,8 +78,27 @@ def test_float32_trajectories_equal_train_through_epoch_300():
         log_every=50,
     )
     assert result.history.loss.dtype == np.float32
-    # a non-chaotic setting: the final accuracies agree too
-    assert_trajectories_equal_train(result, range(len(result)), 1e-5, 300, accuracy=1e-3)
+    # float32 round-off here (weights 0.01 N(0, 1), lr 0.1: the loss stays near ln 3, nothing
+    # chaotic), measured as for conftest.float32_allowance with numpy_reference's
+    # spiral_sgd_losses: 100 float32 realisations per configuration (seeds 0-24, fused or
+    # chained gradient, exact or +-4-ulp exp and log) stay within 2.6 U (U = 2**-23) of the
+    # float64 run at every epoch through 300; this machine's train within 2.1 U, the sweep 1.1 U.
+    # Allowed: twice that against the float64 run, and twice again between two float32 runs.
+    allowance = 6 * ULP
+    for i, config in enumerate(result.configs):
+        params, X, y, _ = result.setup(i)
+        float64 = ref.spiral_sgd_losses(
+            [{k: np.asarray(v) for k, v in layer.items()} for layer in params],
+            np.asarray(X),
+            np.asarray(y),
+            301,
+            learning_rate=config["learning_rate"],
+            decay=config["decay"],
+        )
+        error = np.abs(result.history.loss[i] - float64[result.history.epoch])
+        assert np.all(error <= allowance), (config, error.max())
+    # the final accuracies agree but where two probabilities are within 1e-5 (~80 U)
+    assert_trajectories_equal_train(result, range(len(result)), 2 * allowance, 300, near_tie=1e-5)
 
 
 def test_other_optimizers_deeper_networks_and_per_seed_data(x64):
@@ -108,12 +133,12 @@ def test_divergence_is_isolated_and_reported_at_its_epoch():
         data, {**axes, "learning_rate": [0.1, 0.5, 1e3, 1e20]}, seeds=2, epochs=301, log_every=50
     )
     assert list(wild.diverged) == [False] * 4 + [True] * 4
-    # The others' numbers are those of the sweep without the diverging rates.
+    # The others' numbers are those of the sweep without the diverging rates, bit for bit
+    # (the README: "every model is computed apart, so the others' numbers are unchanged").
     for name in ("loss", "accuracy", "learning_rate"):
-        np.testing.assert_allclose(
-            getattr(wild.history, name)[:4], getattr(plain.history, name), rtol=1e-6
-        )
-    np.testing.assert_allclose(wild.final_loss[:4], plain.final_loss, rtol=1e-6)
+        np.testing.assert_array_equal(getattr(wild.history, name)[:4], getattr(plain.history, name))
+    np.testing.assert_array_equal(wild.final_loss[:4], plain.final_loss)
+    np.testing.assert_array_equal(wild.final_accuracy[:4], plain.final_accuracy)
     # lr 1e3: the loss jumps to the clip (finite) - diverged where train's loss first passes
     # 4x its start; lr 1e20: NaN, and NaN results.
     for i in (4, 6):

@@ -9,6 +9,12 @@ import numpy as np
 import numpy_reference as ref
 import optax
 import pytest
+from conftest import (
+    DOCUMENT_002_VS_FLOAT64,
+    book_draw,
+    document_002_float64_losses,
+    float32_allowance,
+)
 
 import nnfs_jax as nj
 from nnfs_jax import loop, optim
@@ -56,23 +62,56 @@ def reference_run(params, X, y, epochs, log_every=100, learning_rate=1.0, decay=
     return np.array(rows), final
 
 
+def test_book_setup_is_the_nnfs_packages_draw():
+    """book_setup(draw=d): the d-th draw after nnfs.init() of the nnfs package itself."""
+    for draw in (1, 2):
+        params, X, y = book_setup(draw=draw)
+        expected_params, expected_X, expected_y = book_draw(draw)
+        np.testing.assert_array_equal(X, expected_X)
+        np.testing.assert_array_equal(y, expected_y)
+        for got, want in zip(params, expected_params, strict=True):
+            np.testing.assert_array_equal(got["weights"], want["weights"])
+            np.testing.assert_array_equal(got["biases"], want["biases"])
+
+
 def test_book_setup_replays_document_002_log():
     params, X, y = book_setup()
     _, history = train(params, X, y, optimizer=optim.sgd(1.0), epochs=301)
     assert isinstance(history, History)
     np.testing.assert_array_equal(history.epoch, [0, 100, 200, 300])
+    float64 = document_002_float64_losses()
     for (epoch, accuracy, loss), got_acc, got_loss in zip(
         LOG_002, history.accuracy, history.loss, strict=True
     ):
-        # Accuracy is a count of 300 samples: exact. The loss is the document's float32 value
-        # to 1 ulp (XLA sums the 300 sample losses in another order than NumPy).
+        # Accuracy is a count of 300 samples, the same in every float32 realisation through
+        # epoch 300 (conftest): exact. The loss: float32 round-off on any CPU, measured
+        # against the float64 run of the same arrays (conftest.float32_allowance), and so
+        # against the document's float32 value to that plus the document's own distance.
         assert round(float(got_acc) * 300) == round(accuracy * 300), epoch
-        assert float(got_loss) == pytest.approx(loss, abs=1.2e-7), epoch
+        assert abs(float(got_loss) - float64[epoch]) <= float32_allowance(epoch), epoch
+        allowed = float32_allowance(epoch) + DOCUMENT_002_VS_FLOAT64
+        assert abs(float(got_loss) - loss) <= allowed, epoch
+
+
+def test_the_float64_run_is_document_002_log_to_its_rounding():
+    """The float64 reference the float32 runs are measured against: the documents' loop in
+    NumPy float64 on the nnfs package's draw lands within 1 float32 spacing (2**-23) of every
+    loss document 002 prints (it printed float32 values)."""
+    float64 = document_002_float64_losses()
+    for epoch, _, loss in LOG_002:
+        assert abs(float64[epoch] - loss) <= DOCUMENT_002_VS_FLOAT64, epoch
 
 
 def test_first_draw_is_not_the_document_log():
+    """book_setup(draw=1), the first draw after nnfs.init(): its loss is the NumPy classes' in
+    float64 on the nnfs package's own first draw (1.0985943) to float32 round-off at epoch 0,
+    far from document 002's 1.0986184 (the second draw)."""
     params, X, y = book_setup(draw=1)
-    assert float(nj.loss(params, X, y)) == pytest.approx(1.0985943, abs=2e-7)
+    book_params, book_X, book_y = book_draw(1)
+    in_float64 = [{k: v.astype(np.float64) for k, v in layer.items()} for layer in book_params]
+    expected, _, _ = ref.network_loss_and_grads(in_float64, book_X.astype(np.float64), book_y)
+    assert abs(float(nj.loss(params, X, y)) - expected) <= float32_allowance(0)
+    assert abs(expected - LOG_002[0][2]) > 10 * float32_allowance(0)
 
 
 def test_float64_tracks_the_numpy_reference(x64):
@@ -88,15 +127,16 @@ def test_float64_tracks_the_numpy_reference(x64):
         )
 
 
-def test_float32_tracks_the_numpy_reference_until_chaos():
-    """float32 XLA and float32 NumPy round differently (exp, division, summation order); the
-    lr 1.0 spiral run amplifies those ulps from about epoch 300 on."""
+@pytest.mark.parametrize("grad", ["manual", "autodiff"])
+def test_float32_stays_within_round_off_of_the_float64_run(grad):
+    """float32 XLA against the documents' loop in NumPy float64 on the same arrays, every 10th
+    epoch through 500: within the spread float32 round-off produces on any CPU, which SGD at
+    lr 1.0 amplifies from about epoch 300 on (conftest.float32_allowance)."""
     params, X, y = book_setup()
-    expected, _ = reference_run(params, X, y.astype(np.int64), 501)
-    _, history = train(params, X, y, optimizer=optim.sgd(1.0), epochs=501)
-    diff = np.abs(np.asarray(history.loss, np.float64) - expected[:, 1])
-    assert np.all(diff[:4] <= 2.5e-7)  # epochs 0-300: within two float32 ulps of ~1.07
-    assert np.all(diff[4:] <= 1e-5)  # epochs 400-500: growing, still small
+    _, history = train(params, X, y, optimizer=optim.sgd(1.0), epochs=501, log_every=10, grad=grad)
+    float64 = document_002_float64_losses()
+    for epoch, loss in zip(history.epoch, history.loss, strict=True):
+        assert abs(float(loss) - float64[epoch]) <= float32_allowance(epoch), (epoch, grad)
 
 
 def test_manual_and_autodiff_trajectories_agree_float64(x64):
