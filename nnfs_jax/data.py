@@ -23,7 +23,11 @@ from nnfs_jax.layers import Params, init_params_book
 
 
 def book_seed(seed: int = 0) -> None:
-    """Seed NumPy's global RNG as `nnfs.init()` does (`np.random.seed(0)` by default)."""
+    """Seed NumPy's global RNG as `nnfs.init()` does (`np.random.seed(0)` by default): an
+    integer in [0, 2**32)."""
+    seed = checks.non_negative_int(seed, "seed")
+    if seed >= 2**32:
+        raise checks.InputError(f"seed: expected an integer in [0, 2**32), got {seed}")
     np.random.seed(seed)
 
 

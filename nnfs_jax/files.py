@@ -65,7 +65,10 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def strict_json(value: Any, **options: Any) -> str:
     """`json.dumps` that always writes strict JSON: NaN and infinities become `null` (bare
     `NaN` is not JSON) and NumPy or JAX scalars their Python values. `options` go to
-    `json.dumps` (e.g. `default=` for other types)."""
+    `json.dumps` (e.g. `default=` for other types; what it returns is made strict too)."""
+    default = options.pop("default", None)
+    if default is not None:
+        options["default"] = lambda item: _jsonable(default(item))
     return json.dumps(_jsonable(value), allow_nan=False, **options)
 
 

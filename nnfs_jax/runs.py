@@ -130,6 +130,19 @@ def from_checkpoint(
     return resume.params, resume.opt_state, resume.step
 
 
+def check_epochs(epochs: Any, initial_epoch: Any = 0) -> tuple[int, int]:
+    """(epochs, initial_epoch): a positive and a non-negative integer whose sum stays below
+    2**31 (the compiled loops count epochs in int32)."""
+    epochs = checks.positive_int(epochs, "epochs")
+    initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
+    if epochs + initial_epoch >= 2**31:
+        raise checks.InputError(
+            f"epochs: initial_epoch + epochs must stay below 2**31 (epochs are counted in "
+            f"int32), got {initial_epoch} + {epochs}"
+        )
+    return epochs, initial_epoch
+
+
 def check_engine_options(optimizer: Any, progress: Any, **flags: Any) -> None:
     """The optimizer, the progress callback and boolean flags."""
     checks.check_optimizer(optimizer)

@@ -165,9 +165,8 @@ def train(
             resume, params, initial_state, initial_epoch
         )
     run = runs.problem(params, X, y, model, activation, validation_data, precision)
-    epochs = checks.positive_int(epochs, "epochs")
+    epochs, initial_epoch = runs.check_epochs(epochs, initial_epoch)
     log_every = checks.positive_int(log_every, "log_every")
-    initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
     key = model_lib.check_model_key(run.model, key, training=True)
     runs.check_engine_options(optimizer, progress, return_state=return_state)
     step = make_step(run.model, optimizer, grad, whole_batch=True)

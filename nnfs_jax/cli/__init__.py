@@ -7,27 +7,33 @@
     nnfs-jax derivative     numerical derivatives of f(x) = 2x^2 against the exact one
     nnfs-jax experiments    list or run the experiment scripts
 
-Every subcommand takes --seed, --out DIR (figures), --json (one JSON object per line on
-stdout) and --quiet (no progress bar; the bar is drawn on stderr only when it is a terminal).
-Bad options and bad files end with a one-line error and exit status 2.
+Every subcommand takes --seed, --out DIR (figures), --json (one strict JSON object per line
+on stdout), --quiet (no progress bar; the bar is drawn on stderr only when it is a terminal)
+and --debug (a traceback with any error). Exit status: 0 success, 2 a bad option or value (one
+line on stderr, before any work), 1 the run failed or an internal error (one line), 130
+interrupted; see `nnfs_jax.cli.errors`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 
 from nnfs_jax.cli import (
     derivative_command,
+    errors,
     experiments_command,
     gradcheck_command,
     search_command,
     sweep_command,
     train_command,
 )
-from nnfs_jax.cli.common import PROG, Output, Parser, UsageError
+from nnfs_jax.cli.common import PROG, Output, Parser, probe_out
 
 SUBCOMMANDS = (
     train_command,
@@ -37,15 +43,23 @@ SUBCOMMANDS = (
     derivative_command,
     experiments_command,
 )
+DEBUG_HELP = "show the full traceback with any error (as NNFS_JAX_TRACEBACK=1 does)"
 
 
 def build_parser() -> Parser:
-    """The command's parser: one subparser per subcommand module."""
+    """The command's parser: one subparser per subcommand module; --debug is accepted before
+    and after the subcommand."""
     parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in SUBCOMMANDS:
         module.add_parser(sub)
+    for subparser in sub.choices.values():
+        # SUPPRESS: without --debug after the subcommand, the main parser's value stands.
+        subparser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     return parser
 
 
@@ -56,31 +70,35 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for bad options or files).
+    """Run the command line; returns the exit status: 0 success, 2 a usage error, 1 a failed
+    run or an internal error, 130 interrupted (`nnfs_jax.cli.errors`). Each error is one line
+    on stderr; --debug (or NNFS_JAX_TRACEBACK=1) adds the traceback.
 
     --float64 enables x64 for the run only (`jax.enable_x64`), so calling `main` in a process
     leaves JAX's precision as it was."""
-    parser = build_parser()
-    args = None
+    debug = os.environ.get("NNFS_JAX_TRACEBACK", "") not in ("", "0")
+    command = ""
     try:
-        args = parser.parse_args(argv)
-        with _precision(getattr(args, "float64", False)):
-            status = args.run(args, Output(args.json))
-    except UsageError as err:
-        print(_one_line(str(err)), file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, OSError) as err:
-        # Validation errors from the library name the bad argument; one line is enough.
-        # NNFS_JAX_TRACEBACK=1 shows the whole traceback instead (for debugging).
-        if os.environ.get("NNFS_JAX_TRACEBACK"):
-            raise
-        command = getattr(args, "command", "")
-        print(_one_line(f"{PROG} {command}: error: {err}"), file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+        debug = debug or args.debug
+        command = args.command
+        if getattr(args, "out", None) is not None:
+            probe_out(args.out)
+        with _precision(getattr(args, "float64", False)), _no_divergence_warnings():
+            return args.run(args, Output(args.json))
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return status
+        return errors.INTERRUPTED
+    except Exception as err:
+        status, label, text = errors.describe(err)
+        if debug:
+            traceback.print_exc()
+        prog = err.prog if isinstance(err, errors.UsageError) and err.prog else None
+        prog = prog or f"{PROG} {command}".strip()
+        print(errors.one_line(f"{prog}: {label}: {text}"), file=sys.stderr)
+        return status
 
 
 def _precision(float64: bool):
@@ -91,5 +109,12 @@ def _precision(float64: bool):
     return jax.enable_x64(True)
 
 
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
+@contextlib.contextmanager
+def _no_divergence_warnings():
+    """The commands report a diverged run themselves (train: one line and exit status 1; sweep:
+    its table), so the library's DivergenceWarning would only repeat it."""
+    from nnfs_jax.logs import DivergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        yield

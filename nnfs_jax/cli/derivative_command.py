@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from nnfs_jax.cli.common import Output, UsageError, common_options, float_list, out_path
+from nnfs_jax.cli.common import Output, common_options, float_list, out_path, positive
 
 
 def _functions() -> dict[str, Callable]:
@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
     common_options(p, "unused (no randomness); accepted for symmetry")
     p.add_argument("--function", choices=("2x^2", "x^3", "sin", "exp"), default="2x^2")
     p.add_argument("--at", type=float_list, default=[0, 1, 2, 3, 4], help="points, e.g. 0,1,2")
-    p.add_argument("--delta", type=float, default=0.0001, help="the documents' p2_delta")
+    p.add_argument("--delta", type=positive, default=0.0001, help="the documents' p2_delta (> 0)")
     p.set_defaults(run=run)
 
 
@@ -40,8 +40,6 @@ def run(args: argparse.Namespace, out: Output) -> int:
     import jax.numpy as jnp
     import numpy as np
 
-    if not args.delta > 0:
-        raise UsageError(f"--delta: expected a positive step, got {args.delta}")
     f = _functions()[args.function]
     dtype = jnp.float64 if args.float64 else jnp.float32
     df = jax.grad(f)

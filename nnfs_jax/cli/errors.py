@@ -1,61 +1,62 @@
 """The command's exit statuses, and the one line on stderr that says why a run stopped.
 
-0 success; 2 a usage error (a bad option or value, before any work); 1 the run failed (it
-diverged, a gradient check failed, a file could not be read or written, memory ran out) or an
-internal error (a bug: the line says so, and --debug shows the traceback); 130 interrupted."""
+0 success; 2 a usage error (a bad option or value, found before any work); 1 the run failed
+(it diverged, a gradient check failed, a file could not be read or written, memory ran out)
+or an internal error (a bug: the line says so, and --debug shows the traceback); 130
+interrupted (Ctrl-C)."""
 
 from __future__ import annotations
 
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
-INTERNAL = FAILED  # a bug ends as a failed run (what Python's own uncaught exceptions exit with)
+INTERNAL = 1  # a bug ends as Python's own uncaught exceptions do; its line says which it was
 
 
 class UsageError(Exception):
-    """A bad option or file name: reported in one line, exit status 2."""
+    """A bad option, value or file name: one line, exit status 2. `prog`: who reports it
+    (argparse's parser; None: the subcommand that ran)."""
+
+    def __init__(self, message: str, prog: str | None = None):
+        super().__init__(message)
+        self.prog = prog
 
 
 class RunFailed(Exception):
-    """The run went wrong although its options were good (it diverged, a check failed):
-    reported in one line, exit status 1."""
+    """The run went wrong although its options were good (it diverged, a check failed): one
+    line, exit status 1."""
 
 
-def classify(err: BaseException) -> tuple[int, str]:
-    """(exit status, what to call the error in its line) for an exception out of a run."""
+def describe(err: Exception) -> tuple[int, str, str]:
+    """(exit status, label, text) for an exception out of a run: its line on stderr is
+    `PROG COMMAND: label: text`."""
     from nnfs_jax.checkpoint import CheckpointError
     from nnfs_jax.checks import InputError
     from nnfs_jax.images import DataError
 
-    if isinstance(err, (UsageError, InputError)):
-        return USAGE, "error"
-    if isinstance(err, (RunFailed, CheckpointError, DataError, OSError, MemoryError)):
-        return FAILED, "failed"
-    if _out_of_device_memory(err):
-        return FAILED, "failed"
-    return INTERNAL, "internal error"
-
-
-def message(err: BaseException, status: int, label: str) -> str:
-    """The error's text for its one line (the caller adds the command and the label)."""
     text = str(err)
-    if isinstance(err, MemoryError):
-        text = f"out of memory{': ' + text if text else ''}"
-    elif _out_of_device_memory(err):
-        text = f"out of device memory: {text}"
-    elif isinstance(err, OSError) and err.strerror:
-        where = err.filename if err.filename is not None else ""
-        text = f"{err.strerror}{': ' + repr(str(where)) if where else ''}"
-    if status == INTERNAL and label == "internal error":
-        text = f"{type(err).__name__}: {text} (a bug in {_package()}; rerun with --debug to see "
-        text += "the traceback, and please report it)"
-    return " ".join(text.split())
-
-
-def _out_of_device_memory(err: BaseException) -> bool:
-    """XLA's RESOURCE_EXHAUSTED (an accelerator's memory is full): a failed run, not a bug."""
-    return type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and (
-        "RESOURCE_EXHAUSTED" in str(err)
+    if isinstance(err, (UsageError, InputError)):
+        return USAGE, "error", text
+    if isinstance(err, MemoryError) or _out_of_device_memory(err):
+        return FAILED, "failed", f"out of memory{': ' + text if text else ''}"
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {str(err.filename)!r}" if err.filename is not None else ""
+        return FAILED, "failed", f"{err.strerror}{where}"
+    if isinstance(err, (RunFailed, CheckpointError, DataError, OSError)):
+        return FAILED, "failed", text
+    return (
+        INTERNAL,
+        "internal error",
+        f"{type(err).__name__}: {text} (a bug in nnfs_jax, not in your options; rerun with "
+        "--debug for the traceback)",
     )
 
 
-def _package() -> str:
-    return "nnfs_jax"
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _out_of_device_memory(err: Exception) -> bool:
+    """XLA's RESOURCE_EXHAUSTED (an accelerator's memory is full): a failed run, not a bug."""
+    return "RESOURCE_EXHAUSTED" in str(err) and type(err).__name__ in (
+        "XlaRuntimeError",
+        "JaxRuntimeError",
+    )

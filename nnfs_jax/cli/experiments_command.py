@@ -11,7 +11,15 @@ import sys
 import time
 from pathlib import Path
 
-from nnfs_jax.cli.common import PROG, Output, ProgressBar, UsageError, out_dir
+from nnfs_jax.cli.common import (
+    PROG,
+    Output,
+    ProgressBar,
+    UsageError,
+    out_dir,
+    probe_out,
+    seed,
+)
 
 
 def experiments_dir() -> Path:
@@ -20,7 +28,7 @@ def experiments_dir() -> Path:
     folder = Path(env) if env else Path(__file__).resolve().parents[2] / "experiments"
     if not folder.is_dir():
         raise UsageError(
-            f"experiments: no experiments folder at {folder} (they ship with the source "
+            f"no experiments folder at {folder} (they ship with the source "
             "checkout; set NNFS_JAX_EXPERIMENTS to its path)"
         )
     return folder
@@ -40,8 +48,8 @@ def add_parser(sub) -> None:
     p.add_argument("action", choices=("list", "run"))
     p.add_argument("names", nargs="*", help="scripts to run, or 'all'")
     p.add_argument("--quick", action="store_true", help="the scripts' small CI settings")
-    p.add_argument("--out", type=out_dir, default=Path("out"), help="figures go to OUT/<script>")
-    p.add_argument("--seed", type=int, help="passed on to each script")
+    p.add_argument("--out", type=out_dir, help="figures go to OUT/<script> (default OUT: out)")
+    p.add_argument("--seed", type=seed, help="passed on to each script")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -53,7 +61,7 @@ def _resolve(name: str, scripts: dict[str, Path]) -> str:
     number = name.removeprefix("e").zfill(2)
     matches = [s for s in scripts if s.startswith(f"e{number}_")]
     if len(matches) != 1:
-        raise UsageError(f"experiments: unknown experiment {name!r}; see '{PROG} experiments list'")
+        raise UsageError(f"unknown experiment {name!r}; see '{PROG} experiments list'")
     return matches[0]
 
 
@@ -68,12 +76,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
             )
         return 0
     if not args.names:
-        raise UsageError("experiments run: name the scripts to run, or 'all'")
+        raise UsageError("run: name the scripts to run, or 'all'")
     names = list(scripts) if args.names == ["all"] else [_resolve(n, scripts) for n in args.names]
+    out_root = args.out
+    if out_root is None:  # the default folder (an --out given is probed before any command)
+        out_root = Path("out")
+        probe_out(out_root)
     bar = ProgressBar(len(names), "experiments", not args.quiet and not args.json)
     for i, name in enumerate(names):
         bar.update(i, name)
-        argv = ["--out", str(args.out / name)]
+        argv = ["--out", str(out_root / name)]
         argv += ["--quick"] if args.quick else []
         argv += ["--seed", str(args.seed)] if args.seed is not None else []
         start = time.perf_counter()

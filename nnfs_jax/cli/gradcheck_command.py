@@ -1,5 +1,5 @@
 """`nnfs-jax gradcheck`: the documents' hand-written backward pass beside jax.grad and central
-differences, leaf by leaf."""
+differences, leaf by leaf, with a verdict per pair; exit status 1 when a verdict is "fail"."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from nnfs_jax.cli.common import (
     activation_option,
     common_options,
     int_list,
+    non_negative,
     out_path,
+    positive,
     positive_int,
 )
+from nnfs_jax.cli.errors import RunFailed
 
 
 def add_parser(sub) -> None:
@@ -21,19 +24,24 @@ def add_parser(sub) -> None:
         "gradcheck",
         help="manual vs jax.grad vs finite differences, leaf by leaf",
         description="Compare the documents' hand-written backward pass, jax.grad and central "
-        "differences on the documents' spiral data and initialisation (or --random-init).",
+        "differences on the documents' spiral data and initialisation (or --random-init). "
+        "Each pair of gradients gets a verdict: ok, expected (the differences are explained "
+        "by kinks or the loss's clipping) or fail (unexplained, or a gradient NaN or "
+        "infinite); any fail ends with exit status 1.",
     )
     common_options(p, "NumPy seed for the documents' data and weights; jax seed with --random-init")
     p.add_argument("--sizes", type=int_list, default=[2, 64, 3], help="layer widths, e.g. 2,64,3")
     p.add_argument("--data", choices=("spiral", "vertical"), default="spiral")
     p.add_argument("--samples", type=positive_int, default=100, help="samples per class")
-    p.add_argument("--scale", type=float, default=0.01, help="initial weights: scale * N(0, 1)")
+    p.add_argument(
+        "--scale", type=non_negative, default=0.01, help="initial weights: scale * N(0, 1)"
+    )
     p.add_argument(
         "--random-init",
         action="store_true",
         help="random weights AND biases from jax.random (moves pre-activations off ReLU's kink)",
     )
-    p.add_argument("--h", type=float, help="finite-difference step (default eps ** (1/3))")
+    p.add_argument("--h", type=positive, help="finite-difference step, > 0 (default eps ** (1/3))")
     activation_option(p)
     p.set_defaults(run=run)
 
@@ -75,6 +83,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     "max_rel": float(err["max_rel"]),
                 }
             )
+    verdicts = nj.verdicts(report)
+    for v in verdicts:
+        out.record(v._asdict())
     out.record(
         {
             "summary": True,
@@ -91,4 +102,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
         path = plot.gradient_errors(report, out_path(args, "gradient_errors.png"))
         out.record({"figure": str(path)}, f"wrote {path}")
+    failed = [v for v in verdicts if v.status == "fail"]
+    if failed:
+        reasons = sorted({v.reason for v in failed})
+        raise RunFailed(
+            f"the gradient check failed for {', '.join(v.pair for v in failed)} "
+            f"({'; '.join(reasons)})"
+        )
     return 0

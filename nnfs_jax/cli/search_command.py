@@ -4,6 +4,7 @@ weights, printed as the documents print each improvement."""
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 from nnfs_jax.cli.common import (
@@ -12,8 +13,10 @@ from nnfs_jax.cli.common import (
     common_options,
     int_list,
     out_path,
+    positive,
     positive_int,
 )
+from nnfs_jax.cli.errors import RunFailed
 
 
 def add_parser(sub) -> None:
@@ -33,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--iterations", type=positive_int, help="default 100,000 (random), 10,000 (hill)"
     )
-    p.add_argument("--scale", type=float, default=0.05, help="draws are scale * N(0, 1)")
+    p.add_argument("--scale", type=positive, default=0.05, help="draws are scale * N(0, 1)")
     p.add_argument("--restarts", type=positive_int, default=1, help="hill climbing restarts")
     activation_option(p)
     p.set_defaults(run=run)
@@ -102,4 +105,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
             {args.method: (imp.iteration, imp.loss)}, out_path(args, "search.png"), end=iterations
         )
         out.record({"figure": str(path)}, f"wrote {path}")
+    if not math.isfinite(float(result.loss)):
+        raise RunFailed(
+            f"no weights with a finite loss in {iterations} iterations (every loss NaN or "
+            "infinite); a smaller --scale may help"
+        )
     return 0

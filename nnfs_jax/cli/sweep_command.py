@@ -1,5 +1,6 @@
 """`nnfs-jax sweep`: many trainings of the classifier in one compiled call per shape, every
-combination of the axes' values times the seeds, printed as a table sorted by final loss."""
+combination of the axes' values times the seeds, printed as a table sorted by final loss.
+Diverged configurations are reported in the table; exit status 1 only when all diverged."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from nnfs_jax.cli.common import (
     common_options,
     float_list,
     int_list,
+    non_negative_list,
     out_path,
     positive_int,
     positive_int_list,
     rate_list,
     strength_list,
 )
+from nnfs_jax.cli.errors import RunFailed
 
 # option (its argparse dest) -> the sweep's axis name
 OPTIMIZER_AXES = {
@@ -64,16 +67,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--lr",
-        type=float_list,
+        type=non_negative_list,
         help=f"learning rates (default {','.join(map(str, DEFAULT_LR))})",
     )
-    p.add_argument("--decay", type=float_list, help="1/t decays, e.g. 0,1e-3")
+    p.add_argument("--decay", type=non_negative_list, help="1/t decays, e.g. 0,1e-3")
     p.add_argument("--momentum", type=float_list, help="SGD momentums, e.g. 0,0.5,0.9")
     p.add_argument("--epsilon", type=float_list, help="adagrad / rmsprop / adam epsilons")
     p.add_argument("--rho", type=float_list, help="rmsprop cache decays")
     p.add_argument("--beta1", type=float_list, help="adam beta_1 values")
     p.add_argument("--beta2", type=float_list, help="adam beta_2 values")
-    p.add_argument("--scale", type=float_list, default=[0.01], help="initial weight scales")
+    p.add_argument("--scale", type=non_negative_list, default=[0.01], help="initial weight scales")
     p.add_argument(
         "--hidden",
         type=int_list,
@@ -247,9 +250,17 @@ def run(args: argparse.Namespace, out: Output) -> int:
             result.to_csv(out_path(args, "sweep.csv")),
             result.to_jsonl(out_path(args, "sweep.jsonl")),
         ]
-        paths += plot.sweep_figures(result, args.out, heatmap=heatmap)
+        if diverged < len(rows):
+            # With every configuration diverged the tables say it all (and the best model's
+            # decision boundary would be drawn from NaN weights).
+            paths += plot.sweep_figures(result, args.out, heatmap=heatmap)
         for path in paths:
             out.record({"file": str(path)}, f"wrote {path}")
+    if diverged == len(rows):
+        raise RunFailed(
+            f"all {len(rows)} configurations diverged (loss NaN, inf, or above "
+            f"{DIVERGE_ABOVE:g}x its starting value); lower learning rates may help"
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ from nnfs_jax.cli.common import (
     common_options,
     hidden_only,
     int_list,
+    non_negative,
     optimizer_from,
     optimizer_options,
     out_path,
@@ -25,6 +26,7 @@ from nnfs_jax.cli.common import (
     rate,
     strength,
 )
+from nnfs_jax.cli.errors import RunFailed
 
 BOOK_OPTIONS = (*REGULARIZER_OPTIONS, "dropout", "validation")  # switch to the chapter-14 log
 
@@ -45,7 +47,9 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=positive_int, default=100, help="samples per class")
     p.add_argument("--classes", type=positive_int, default=3)
     p.add_argument("--hidden", type=int_list, default=[64], help="hidden widths, e.g. 64 or 64,64")
-    p.add_argument("--scale", type=float, default=0.01, help="initial weights: scale * N(0, 1)")
+    p.add_argument(
+        "--scale", type=non_negative, default=0.01, help="initial weights: scale * N(0, 1)"
+    )
     p.add_argument(
         "--draw",
         type=positive_int,
@@ -167,6 +171,24 @@ def run(args: argparse.Namespace, out: Output) -> int:
     jax.effects_barrier()
     seconds = time.perf_counter() - start
     bar.close()
+    if history.diverged_at >= 0:
+        # The parameters from there on are NaN: no final evaluation, no figures.
+        out.record(
+            {
+                "final": True,
+                "epochs": args.epochs,
+                "diverged_at": history.diverged_at,
+                "seconds": seconds,
+            }
+        )
+        hint = (
+            "a lower --lr may help"
+            if history.diverged_at
+            else "before any update: a smaller --scale may help"
+        )
+        raise RunFailed(
+            f"the loss diverged at epoch {history.diverged_at} (NaN or infinite); {hint}"
+        )
     _report_final(args, out, final, X, y, model, validation, seconds)
     if args.out:
         from nnfs_jax import plot
@@ -198,6 +220,7 @@ def _report_final(args, out, final, X, y, model, validation, seconds) -> None:
         "epochs": args.epochs,
         "accuracy": accuracy,
         "loss": loss,
+        "diverged_at": None,
         "seconds": seconds,
     }
     if validation is not None:

@@ -122,7 +122,9 @@ def sweep_figures(
                 )
     title = "\n".join(textwrap.fill(line, 110) for line in described)
     paths.append(learning_curves(curves, out / "sweep_curves.png", title=title or None))
-    best = order[0]
+    if not fine:  # every configuration diverged: no model worth drawing
+        return paths
+    best = fine[0]
     model = result.model_of(best)
     n_inputs = np.shape(result.params[best][0]["weights"])[0]
     if model.head.name == "softmax" and n_inputs == 2:

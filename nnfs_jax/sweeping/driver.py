@@ -108,7 +108,7 @@ def sweep(
     configs = grammar.configurations(
         axes, optimizer=optimizer, seeds=seeds, samples=samples, key=key
     )
-    epochs = checks.positive_int(epochs, "epochs")
+    epochs, _ = runs.check_epochs(epochs)
     log_every = checks.positive_int(log_every, "log_every")
     batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
     block = plan.default_block() if block is None else checks.positive_int(block, "block")
