@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = ""
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # what a launcher passes on
         debug = debug or args.debug
         command = args.command
         if getattr(args, "out", None) is not None:

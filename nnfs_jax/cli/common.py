@@ -44,16 +44,18 @@ class Parser(argparse.ArgumentParser):
 class Output:
     """Where a subcommand's results go: human text, or JSON lines with --json."""
 
-    def __init__(self, as_json: bool):
-        self.as_json = as_json
+    def __init__(self, as_json: bool, silent: bool = False):
+        self.as_json, self.silent = as_json, silent
 
     def text(self, line: str = "") -> None:
-        if not self.as_json:
+        if not self.as_json and not self.silent:
             print(line, flush=True)
 
     def record(self, obj: dict[str, Any], line: str | None = None) -> None:
         """One result: a strict JSON line with --json (NaN and infinities as null), else `line`
         (if any) as text."""
+        if self.silent:
+            return
         if self.as_json:
             print(strict_json(obj, default=_json_default), flush=True)
         elif line is not None:

@@ -42,6 +42,8 @@ def describe(err: Exception) -> tuple[int, str, str]:
         return FAILED, "failed", f"{err.strerror}{where}"
     if isinstance(err, (RunFailed, CheckpointError, DataError, OSError)):
         return FAILED, "failed", text
+    if _peer_lost(err):
+        return FAILED, "failed", f"another process of the run stopped: {one_line(text)[:200]}"
     return (
         INTERNAL,
         "internal error",
@@ -52,6 +54,15 @@ def describe(err: Exception) -> tuple[int, str, str]:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _peer_lost(err: Exception) -> bool:
+    """A multi-process run whose peer stopped (jax.distributed's heartbeat, a broken
+    collective): the run failed, no bug."""
+    text = str(err)
+    return type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and any(
+        word in text for word in ("heartbeat", "UNAVAILABLE", "Gloo", "gloo", "coordination")
+    )
 
 
 def _out_of_device_memory(err: Exception) -> bool:

@@ -8,6 +8,7 @@ import argparse
 import time
 from typing import Any
 
+from nnfs_jax.cli import processes
 from nnfs_jax.cli.common import (
     PLURAL,
     REGULARIZER_OPTIONS,
@@ -126,6 +127,12 @@ def add_parser(sub) -> None:
     p.add_argument("--budget", type=positive_int, default=512, help="memory budget per chunk, MiB")
     p.add_argument("--top", type=positive_int, default=10, help="table rows printed (text)")
     p.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="save every finished chunk here; the same command again resumes after a crash",
+    )
+    processes.add_options(p)
+    p.add_argument(
         "--heatmap",
         help="the two axes of the heatmap, e.g. lr,momentum or weight-l2,seed (default: the "
         "first two swept)",
@@ -176,13 +183,19 @@ def sweep_axes(args: argparse.Namespace) -> dict[str, list]:
 def run(args: argparse.Namespace, out: Output) -> int:
     import functools
 
+    processes.check_process_id(args)
+    axes = sweep_axes(args)
+    if args.processes is not None and args.processes > 1:
+        return processes.launch(args)
+    processes.setup(args)  # devices, and joining the run: before any JAX computation
     import jax
     import numpy as np
 
     import nnfs_jax as nj
     from nnfs_jax.sweeping.driver import DIVERGE_ABOVE
 
-    axes = sweep_axes(args)
+    if not processes.is_first():  # one process prints and writes: the first
+        out, args.out, args.quiet = Output(args.json, silent=True), None, True
     heatmap = _heatmap_axes(args.heatmap, axes)
     if args.data_per_seed:
         make = {"spiral": nj.make_spiral, "vertical": nj.make_vertical}[args.data]
@@ -209,6 +222,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         activation=args.activation,
         memory_budget=args.budget * 2**20,
         progress=report,
+        checkpoint_dir=args.checkpoint_dir,
     )
     seconds = time.perf_counter() - start
     bar.close()
@@ -236,6 +250,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "epochs": args.epochs,
             "chunks": result.chunks,
             "devices": jax.device_count(),
+            "processes": jax.process_count(),
             "seconds": seconds,
         },
         f"{diverged} of {len(rows)} configurations diverged (loss NaN, inf, or above "
