@@ -1,6 +1,19 @@
 import contextlib
 import functools
 import itertools
+import os
+from pathlib import Path
+
+# One persistent compilation cache for the whole run, set before JAX is imported: the two
+# pytest-xdist workers and the subprocesses the tests start share it, so a program one test
+# compiled is loaded, not compiled again, by the next. It changes compile time only (a cached
+# executable is the one compiling the same program gives). `make clean` removes it.
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR",
+    str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax"),
+)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 import jax
 import numpy as np

@@ -38,14 +38,18 @@ def quick_compilation():
     """Most XLA optimizations off while this module runs: it compiles some 150 small functions
     (every head x regularization x dropout x depth is a distinct static spec) and runs each
     once or twice, so compiling ~3x faster is what counts. Results change only by round-off."""
-    # The flag is not part of jax's compilation-cache key: clear the caches on the way in and
-    # out, so no function compiled under one setting is reused under the other.
+    # The flag is not part of jax's compilation-cache keys: clear the in-memory caches on the
+    # way in and out and keep the persistent one out of it, so no function compiled under one
+    # setting is reused under the other.
     saved = jax.config.values["jax_disable_most_optimizations"]
+    persistent = jax.config.values["jax_enable_compilation_cache"]
     jax.clear_caches()
+    jax.config.update("jax_enable_compilation_cache", False)
     jax.config.update("jax_disable_most_optimizations", True)
     yield
     jax.clear_caches()
     jax.config.update("jax_disable_most_optimizations", saved)
+    jax.config.update("jax_enable_compilation_cache", persistent)
 
 
 def targets(rng, head, samples, outputs, dtype):
