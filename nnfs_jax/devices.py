@@ -15,7 +15,7 @@ import jax
 
 from nnfs_jax import checks
 
-_warned = False
+_warned = False  # the hint was given, or devices were chosen (use_cpu_cores): no hint
 
 
 def cpu_cores() -> int:
@@ -29,7 +29,9 @@ def cpu_cores() -> int:
 def use_cpu_cores(count: int | None = None) -> int:
     """Make JAX's CPU backend one device per core (`count` devices; default every core this
     process may use). Call it before any JAX computation, e.g. right after `import nnfs_jax`;
-    afterwards JAX has fixed its devices and this raises. Returns the device count asked for."""
+    afterwards JAX has fixed its devices and this raises. Returns the device count asked for.
+    Devices chosen here, even one, are never hinted at by `warn_if_one_cpu_device`."""
+    global _warned
     count = cpu_cores() if count is None else checks.positive_int(count, "count")
     try:
         jax.config.update("jax_num_cpu_devices", count)
@@ -38,12 +40,14 @@ def use_cpu_cores(count: int | None = None) -> int:
             "use_cpu_cores: JAX has already started its devices; call it before any JAX "
             "computation (right after importing nnfs_jax)"
         ) from err
+    _warned = True
     return count
 
 
 def warn_if_one_cpu_device(engine: str = "sweep") -> None:
     """Once per process: warn when `engine` runs on a single CPU device while this process may
-    use several cores (`use_cpu_cores` would give it one device per core)."""
+    use several cores (`use_cpu_cores` would give it one device per core), unless the devices
+    were chosen with `use_cpu_cores`."""
     global _warned
     if _warned or jax.default_backend() != "cpu" or jax.device_count() > 1:
         return

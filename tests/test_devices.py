@@ -59,6 +59,22 @@ def test_a_sweep_on_one_device_with_free_cores_hints_once():
     assert "nnfs_jax.use_cpu_cores()" in proc.stderr
 
 
+def test_one_device_chosen_with_use_cpu_cores_is_not_hinted_at():
+    proc = run(
+        """
+        import warnings
+        import nnfs_jax as nj
+        from nnfs_jax import devices
+        devices.cpu_cores = lambda: 4
+        nj.use_cpu_cores(1)  # one device, on purpose
+        warnings.simplefilter("always")
+        nj.sweep(nj.spiral_data(5, 3), {"learning_rate": [0.1], "hidden": [(4,)]}, epochs=3)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cores are free" not in proc.stderr
+
+
 @pytest.mark.parametrize(
     ("arguments", "match"),
     [

@@ -99,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog = err.prog if isinstance(err, errors.UsageError) and err.prog else None
         prog = prog or f"{PROG} {command}".strip()
         print(errors.one_line(f"{prog}: {label}: {text}"), file=sys.stderr)
+        if errors.peer_lost(err):
+            # The multi-process run is broken: JAX's shutdown at exit would wait for the lost
+            # peer, or abort from C++ with a stack trace. Leave now, with the line said.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
         return status
 
 

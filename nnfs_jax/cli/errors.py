@@ -42,7 +42,7 @@ def describe(err: Exception) -> tuple[int, str, str]:
         return FAILED, "failed", f"{err.strerror}{where}"
     if isinstance(err, (RunFailed, CheckpointError, DataError, OSError)):
         return FAILED, "failed", text
-    if _peer_lost(err):
+    if peer_lost(err):
         return FAILED, "failed", f"another process of the run stopped: {one_line(text)[:200]}"
     return (
         INTERNAL,
@@ -56,7 +56,7 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _peer_lost(err: Exception) -> bool:
+def peer_lost(err: Exception) -> bool:
     """A multi-process run whose peer stopped (jax.distributed's heartbeat, a broken
     collective): the run failed, no bug."""
     text = str(err)

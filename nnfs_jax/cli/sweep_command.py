@@ -21,6 +21,7 @@ from nnfs_jax.cli.common import (
     int_list,
     non_negative_list,
     out_path,
+    positive,
     positive_int,
     positive_int_list,
     rate_list,
@@ -124,7 +125,13 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--log-every", type=positive_int, default=100, help="full batch only (fit logs each epoch)"
     )
-    p.add_argument("--budget", type=positive_int, default=512, help="memory budget per chunk, MiB")
+    p.add_argument(
+        "--budget",
+        type=positive,
+        default=512,
+        help="memory budget per chunk, MiB (fractions too); smaller chunks are checkpointed "
+        "more often",
+    )
     p.add_argument("--top", type=positive_int, default=10, help="table rows printed (text)")
     p.add_argument(
         "--checkpoint-dir",
@@ -187,6 +194,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     axes = sweep_axes(args)
     if args.processes is not None and args.processes > 1:
         return processes.launch(args)
+    if processes.joined(args) and not processes.supervised():
+        return processes.supervise(args)  # one line, not XLA's abort, if a peer dies
     processes.setup(args)  # devices, and joining the run: before any JAX computation
     import jax
     import numpy as np
@@ -220,7 +229,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         epochs=args.epochs,
         log_every=args.log_every,
         activation=args.activation,
-        memory_budget=args.budget * 2**20,
+        memory_budget=int(args.budget * 2**20),
         progress=report,
         checkpoint_dir=args.checkpoint_dir,
     )
